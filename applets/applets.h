@@ -1,0 +1,29 @@
+/* The one list of applets. Each line expands into a prototype, a dispatch
+ * table entry and the help text (see applets/mls.c).
+ * APPLET(name, one-line summary, usage text) */
+#ifndef MLS_APPLETS_H
+#define MLS_APPLETS_H
+
+#define MLS_APPLETS \
+	APPLET(supervise, "run and supervise the services of a config (PID 1 or not)", \
+		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon]") \
+	APPLET(ctl, "control a running supervisor over its socket", \
+		"mls ctl [-s SOCKET] [--json] COMMAND [ARGS...]") \
+	APPLET(health, "run health checks", \
+		"mls health [-c FILE] [NAME...]") \
+	APPLET(gitwatch, "follow git repositories and deploy new commits", \
+		"mls gitwatch [-c FILE]") \
+	APPLET(httpd, "serve the dashboard, JSON API and metrics", \
+		"mls httpd [-c FILE]") \
+	APPLET(validate, "check config files and report every problem", \
+		"mls validate [-c FILE]... [--profile P]... [--format text|json|github] [--strict] [FILE|DIR]...")
+
+#define APPLET(name, summary, usage) int name##_main(int argc, char **argv);
+MLS_APPLETS
+#undef APPLET
+
+/* Shared by applets: print "usage: ..." for the applet to stdout (help) or
+ * stderr (usage error). Returns the exit status to use (0 or 2). */
+int applet_usage(const char *name, int is_error);
+
+#endif

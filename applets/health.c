@@ -1,0 +1,11 @@
+/* mls health: arrives with later work; the applet exists in the table. */
+#include <stdio.h>
+#include "applets.h"
+
+int health_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mls health: not implemented yet\n");
+	return 1;
+}

@@ -1,0 +1,11 @@
+/* mls supervise: arrives with later work; the applet exists in the table. */
+#include <stdio.h>
+#include "applets.h"
+
+int supervise_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "mls supervise: not implemented yet\n");
+	return 1;
+}

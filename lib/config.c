@@ -1,0 +1,1763 @@
+/* The config loader: YAML files -> ynode trees -> merged -> checked and
+ * converted into struct config. Every problem becomes a diagnostic with
+ * the file, line and column of the value at fault; loading goes on after
+ * an error so one run reports everything.
+ *
+ * Cost: linear in the size of the input (hash maps for service names,
+ * anchors and duplicate keys; ports sorted once). */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "arena.h"
+#include "config.h"
+#include "env.h"
+#include "parse.h"
+#include "strmap.h"
+#include "ytree.h"
+
+#ifndef MLS_HAVE_GIT
+#define MLS_HAVE_GIT 1
+#endif
+
+/* ---- key paths, formatted only when a message needs one ---- */
+
+struct kp {
+	const struct kp *up;
+	const char *seg;   /* a key, or NULL with idx >= 0 for a list item */
+	int idx;
+};
+
+static size_t kp_fmt(const struct kp *k, char *buf, size_t sz)
+{
+	size_t n = 0;
+	if (!k)
+		return 0;
+	if (k->up)
+		n = kp_fmt(k->up, buf, sz);
+	if (n >= sz)
+		return n;
+	if (k->seg)
+		n += snprintf(buf + n, sz - n, "%s%s", n ? "." : "", k->seg);
+	else
+		n += snprintf(buf + n, sz - n, "[%d]", k->idx);
+	return n;
+}
+
+#define KP(parent, name) (&(struct kp){ (parent), (name), -1 })
+#define KPI(parent, i) (&(struct kp){ (parent), NULL, (i) })
+
+/* ---- the loader's state ---- */
+
+struct loader {
+	struct config *cfg;
+	struct arena *a;
+	struct diags *d;
+	const struct config_opts *opts;
+	struct strmap svc_index;   /* name -> struct service* (during cross checks) */
+	uint64_t *hash;            /* of the service being converted, or NULL */
+	int instance_var_used;     /* set by lookup() when a field names ${PORT} &c. */
+	struct strmap exec_cache;  /* program path -> result of the PATH check */
+};
+
+static const char *fname(struct loader *L, const struct ynode *n)
+{
+	return n && n->file >= 0 && n->file < L->cfg->nfiles ? L->cfg->files[n->file] : NULL;
+}
+
+static void vreport(struct loader *L, enum diag_severity sev, const struct ynode *n,
+		    int coloff, const struct kp *k, const char *fmt, va_list ap)
+{
+	char path[256], msg[768];
+	path[0] = 0;
+	kp_fmt(k, path, sizeof path);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (path[0])
+		diag_add(L->d, sev, fname(L, n), n ? n->line : 0, n ? n->col + coloff : 0, path, "%s: %s", path, msg);
+	else
+		diag_add(L->d, sev, fname(L, n), n ? n->line : 0, n ? n->col + coloff : 0, NULL, "%s", msg);
+}
+
+__attribute__((format(printf, 4, 5)))
+static int err(struct loader *L, const struct ynode *n, const struct kp *k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(L, DIAG_ERROR, n, 0, k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void warn(struct loader *L, const struct ynode *n, const struct kp *k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(L, DIAG_WARNING, n, 0, k, fmt, ap);
+	va_end(ap);
+}
+
+static int oom(struct loader *L, const struct ynode *n)
+{
+	return err(L, n, NULL, "out of memory");
+}
+
+/* "did you mean" among a NULL-terminated list */
+static const char *suggest(const char *word, const char *const *words)
+{
+	const char *best = NULL;
+	int bestd = 3;
+	size_t wl = strlen(word);
+	for (; *words; words++) {
+		int cap = wl > 4 ? 2 : 1;
+		int dist = edit_distance(word, *words, cap);
+		if (dist <= cap && dist < bestd) {
+			bestd = dist;
+			best = *words;
+		}
+	}
+	return best;
+}
+
+static const char *tname(const struct ynode *n)
+{
+	if (!n || n->type == Y_NULL)
+		return "nothing";
+	return n->type == Y_MAP ? "a mapping" : n->type == Y_SEQ ? "a list" : "a value";
+}
+
+/* ---- scalars and ${VAR} expansion ---- */
+
+static const char *lookup(const char *name, void *ctx)
+{
+	struct loader *L = ctx;
+	if (env_is_instance_var(name)) {
+		L->instance_var_used = 1;
+		return NULL;
+	}
+	return L->opts && L->opts->getenv ? L->opts->getenv(name, L->opts->getenv_ctx) : getenv(name);
+}
+
+/* Expanded text of a scalar; NULL after reporting. `inst`: keep ${PORT} &c.
+ * for the per-instance expansion at start. */
+static char *scalar(struct loader *L, const struct ynode *n, const struct kp *k, int inst)
+{
+	if (!n || n->type != Y_SCALAR) {
+		err(L, n, k, "expected a value, got %s", tname(n));
+		return NULL;
+	}
+	char *out = NULL;
+	struct env_error e;
+	L->instance_var_used = 0;
+	if (!memchr(n->s, '$', n->len)) {
+		out = (char *)n->s;
+	} else if (env_expand(n->s, lookup, L, inst ? ENV_KEEP_INSTANCE : 0, &out, &e)) {
+		/* columns are exact for single-line plain or quoted values */
+		int off = strchr(n->s, '\n') ? 0 : e.offset + n->quoted;
+		if (L->instance_var_used)
+			err(L, n, k, "${PORT}, ${MLS_INSTANCE} and ${MLS_SERVICE} are only expanded in command, environment, working_dir, env_file, hooks and healthcheck");
+		else {
+			char path[256];
+			path[0] = 0;
+			kp_fmt(k, path, sizeof path);
+			diag_add(L->d, DIAG_ERROR, fname(L, n), n->line, n->col + off, path[0] ? path : NULL,
+				 "%s%s%s", path, path[0] ? ": " : "", e.msg);
+		}
+		return NULL;
+	} else {
+		char *c = arena_strdup(L->a, out);
+		free(out);
+		if (!c) {
+			oom(L, n);
+			return NULL;
+		}
+		out = c;
+	}
+	if (L->hash)
+		*L->hash = hash_bytes(*L->hash, out, strlen(out) + 1);
+	return out;
+}
+
+static int get_str(struct loader *L, const struct ynode *n, const struct kp *k, int inst, char **out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, inst);
+	if (!s)
+		return -1;
+	*out = s;
+	return 0;
+}
+
+/* A path: relative ones are taken from the directory of the file that holds them */
+static int get_path(struct loader *L, const struct ynode *n, const struct kp *k, int inst, char **out)
+{
+	char *s = NULL;
+	if (get_str(L, n, k, inst, &s))
+		return -1;
+	if (!s)
+		return 0;
+	if (!*s)
+		return err(L, n, k, "expected a path, got an empty string");
+	const char *f = fname(L, n);
+	const char *slash = f ? strrchr(f, '/') : NULL;
+	if (s[0] == '/' || !slash) {
+		*out = s;
+		return 0;
+	}
+	*out = arena_printf(L->a, "%.*s/%s", (int)(slash - f), f, s);
+	return *out ? 0 : oom(L, n);
+}
+
+static int get_dur(struct loader *L, const struct ynode *n, const struct kp *k, int64_t *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, 0);
+	if (!s)
+		return -1;
+	if (parse_duration(s, out))
+		return err(L, n, k, "bad duration '%s' (use e.g. 250ms, 5s, 2m, 1h30m)", s);
+	return 0;
+}
+
+static int get_size(struct loader *L, const struct ynode *n, const struct kp *k, int64_t *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, 0);
+	if (!s)
+		return -1;
+	if (parse_size(s, out))
+		return err(L, n, k, "bad size '%s' (use e.g. 512, 64KiB, 256MiB, 1GiB)", s);
+	return 0;
+}
+
+static int get_int(struct loader *L, const struct ynode *n, const struct kp *k,
+		   int64_t min, int64_t max, int64_t *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, 0);
+	if (!s)
+		return -1;
+	if (parse_int(s, min, max, out))
+		return err(L, n, k, "expected an integer from %lld to %lld, got '%s'", (long long)min, (long long)max, s);
+	return 0;
+}
+
+static int get_int32(struct loader *L, const struct ynode *n, const struct kp *k, int min, int max, int *out)
+{
+	int64_t v = *out;
+	if (get_int(L, n, k, min, max, &v))
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int get_bool(struct loader *L, const struct ynode *n, const struct kp *k, int *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, 0);
+	if (!s)
+		return -1;
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		*out = 1;
+	else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		*out = 0;
+	else
+		return err(L, n, k, "expected true or false, got '%s'", s);
+	return 0;
+}
+
+/* One of names[] (NULL-terminated); *out = its index */
+static int get_enum(struct loader *L, const struct ynode *n, const struct kp *k,
+		    const char *const *names, int *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	char *s = scalar(L, n, k, 0);
+	if (!s)
+		return -1;
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	char list[256];
+	size_t len = 0;
+	list[0] = 0;
+	for (int i = 0; names[i] && len < sizeof list; i++)
+		len += snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", names[i]);
+	const char *sug = suggest(s, names);
+	if (sug)
+		return err(L, n, k, "unknown value '%s' (did you mean '%s'?)", s, sug);
+	return err(L, n, k, "unknown value '%s' (expected one of: %s)", s, list);
+}
+
+/* A string or a list of strings */
+static int get_strv(struct loader *L, const struct ynode *n, const struct kp *k, int inst, int path,
+		    struct strv *out)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	int cnt = n->type == Y_SEQ ? n->n : 1;
+	if (n->type == Y_MAP)
+		return err(L, n, k, "expected a string or a list of strings, got a mapping");
+	out->v = arena_alloc(L->a, (cnt + 1) * sizeof *out->v);
+	out->pos = arena_alloc(L->a, (cnt + 1) * sizeof *out->pos);
+	if (!out->v || !out->pos)
+		return oom(L, n);
+	out->n = 0;
+	int rc = 0;
+	for (int i = 0; i < cnt; i++) {
+		const struct ynode *it = n->type == Y_SEQ ? n->kids[i] : n;
+		const struct kp *ik = n->type == Y_SEQ ? KPI(k, i) : k;
+		char *s = NULL;
+		if (it->type != Y_SCALAR) {
+			rc = err(L, it, ik, "expected a string, got %s", tname(it));
+			continue;
+		}
+		if (path ? get_path(L, it, ik, inst, &s) : get_str(L, it, ik, inst, &s)) {
+			rc = -1;
+			continue;
+		}
+		out->pos[out->n] = (struct pos){ fname(L, it), it->line, it->col };
+		out->v[out->n++] = s;
+	}
+	return rc;
+}
+
+static int get_command(struct loader *L, const struct ynode *n, const struct kp *k, struct command *c)
+{
+	memset(c, 0, sizeof *c);
+	if (n->type == Y_NULL)
+		return 0;
+	c->pos = (struct pos){ fname(L, n), n->line, n->col };
+	if (n->type == Y_SCALAR) {
+		char *s = scalar(L, n, k, 1);
+		if (!s)
+			return -1;
+		if (!*s)
+			return err(L, n, k, "empty command");
+		c->argv = arena_alloc(L->a, 4 * sizeof *c->argv);
+		if (!c->argv)
+			return oom(L, n);
+		c->argv[0] = "/bin/sh";
+		c->argv[1] = "-c";
+		c->argv[2] = s;
+		c->argc = 3;
+		c->shell = 1;
+		return 0;
+	}
+	if (n->type != Y_SEQ)
+		return err(L, n, k, "expected a command: a string (run by /bin/sh -c) or a list, got %s", tname(n));
+	if (n->n == 0)
+		return err(L, n, k, "empty command");
+	struct strv v = {0};
+	if (get_strv(L, n, k, 1, 0, &v))
+		return -1;
+	if (!v.v[0][0])
+		return err(L, n->kids[0], KPI(k, 0), "empty program name");
+	c->argv = v.v;
+	c->argc = v.n;
+	return 0;
+}
+
+/* ---- checking keys ---- */
+
+static int is_ext_key(const struct ynode *k)
+{
+	return k->len > 2 && k->s[0] == 'x' && k->s[1] == '-';
+}
+
+/* Report keys of map `m` not in `allowed`. Returns -1 if m is not a map. */
+static int check_keys(struct loader *L, const struct ynode *m, const struct kp *k,
+		      const char *const *allowed, int allow_ext)
+{
+	if (m->type != Y_MAP)
+		return err(L, m, k, "expected a mapping, got %s", tname(m));
+	for (int i = 0; i + 1 < m->n; i += 2) {
+		const struct ynode *key = m->kids[i];
+		int ok = 0;
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = !strcmp(key->s, *a);
+		if (ok || (allow_ext && is_ext_key(key)))
+			continue;
+		/* the message names the parent, the JSON key the unknown key itself */
+		const char *sug = suggest(key->s, allowed);
+		char path[256], full[512];
+		path[0] = 0;
+		kp_fmt(k, path, sizeof path);
+		snprintf(full, sizeof full, "%s%s%s", path, path[0] ? "." : "", key->s);
+		diag_add(L->d, DIAG_ERROR, fname(L, key), key->line, key->col, full, "%s%sunknown key '%s'%s%s%s",
+			 path, path[0] ? ": " : "", key->s, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
+	}
+	return 0;
+}
+
+#define FOR_KEYS(m, key, val) \
+	for (int i_ = 0; (m)->type == Y_MAP && i_ + 1 < (m)->n; i_ += 2) \
+		for (const struct ynode *key = (m)->kids[i_], *val = (m)->kids[i_ + 1]; key; key = NULL)
+#define IS(key, name) (!strcmp((key)->s, (name)))
+
+/* A key whose feature this build of supervise does not run yet */
+static void unsupported(struct loader *L, const struct ynode *n, const struct kp *k, const char *what)
+{
+	char path[256];
+	path[0] = 0;
+	kp_fmt(k, path, sizeof path);
+	diag_add(L->d, L->opts ? L->opts->unsupported : DIAG_WARNING, fname(L, n), n->line, n->col,
+		 path, "%s: %s is not supported yet by mls supervise", path, what);
+}
+
+/* ---- service sections ---- */
+
+static const char *const notify_events[] = {
+	"crash", "restart", "unhealthy", "failed", "deployed", "started", "stopped", "healthy", NULL
+};
+
+static int conv_notify(struct loader *L, const struct ynode *n, const struct kp *k, struct notify_cfg *nc)
+{
+	static const char *const keys[] = { "url", "events", NULL };
+	if (n->type == Y_NULL)
+		return 0;
+	if (check_keys(L, n, k, keys, 0))
+		return -1;
+	nc->pos = (struct pos){ fname(L, n), n->line, n->col };
+	nc->events = EV_CRASH | EV_RESTART | EV_UNHEALTHY | EV_FAILED | EV_DEPLOYED;
+	FOR_KEYS(n, key, v) {
+		if (IS(key, "url")) {
+			char host[256];
+			int https, port;
+			if (get_str(L, v, KP(k, "url"), 0, &nc->url) == 0 && nc->url &&
+			    parse_url(nc->url, &https, host, sizeof host, &port))
+				err(L, v, KP(k, "url"), "bad URL '%s' (expected http:// or https://HOST[:PORT]/PATH)", nc->url);
+		} else if (IS(key, "events")) {
+			struct strv ev = {0};
+			if (get_strv(L, v, KP(k, "events"), 0, 0, &ev))
+				continue;
+			nc->events = 0;
+			for (int i = 0; i < ev.n; i++) {
+				int j;
+				for (j = 0; notify_events[j] && strcmp(notify_events[j], ev.v[i]); j++)
+					;
+				if (notify_events[j]) {
+					nc->events |= 1u << j;
+					continue;
+				}
+				const struct ynode *it = v->type == Y_SEQ ? v->kids[i] : v;
+				const char *sug = suggest(ev.v[i], notify_events);
+				if (sug)
+					err(L, it, KP(k, "events"), "unknown event '%s' (did you mean '%s'?)", ev.v[i], sug);
+				else
+					err(L, it, KP(k, "events"), "unknown event '%s' (expected crash, restart, unhealthy, failed, deployed, started, stopped, healthy)", ev.v[i]);
+			}
+		}
+	}
+	if (!nc->url)
+		return err(L, n, k, "missing 'url'");
+	return 0;
+}
+
+static int conv_health(struct loader *L, const struct ynode *n, const struct kp *k, struct healthcheck *h)
+{
+	static const char *const keys[] = {
+		"http", "tcp", "exec", "interval", "timeout", "retries", "start_period", "restart", NULL
+	};
+	if (n->type == Y_NULL)
+		return 0;
+	if (check_keys(L, n, k, keys, 0))
+		return -1;
+	h->pos = (struct pos){ fname(L, n), n->line, n->col };
+	const struct ynode *first = NULL;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "http") || IS(key, "tcp") || IS(key, "exec")) {
+			if (first) {
+				err(L, key, k, "'%s' and '%s' are mutually exclusive: a health check has exactly one of http, tcp, exec",
+				    first->s, key->s);
+				continue;
+			}
+			first = key;
+		}
+		if (IS(key, "http")) {
+			h->kind = HC_HTTP;
+			if (get_str(L, v, kk, 1, &h->http) || !h->http)
+				continue;
+			char chk[2048], host[256];
+			int https, port;
+			/* ${PORT} &c. are only known per instance: check the shape with a stand-in */
+			snprintf(chk, sizeof chk, "%s", h->http);
+			for (char *p; (p = strstr(chk, "${")) != NULL;) {
+				char *e = strchr(p, '}');
+				if (!e)
+					break;
+				memmove(p + 1, e + 1, strlen(e + 1) + 1);
+				*p = '1';
+			}
+			if (parse_url(chk, &https, host, sizeof host, &port))
+				err(L, v, kk, "bad URL '%s' (expected http://HOST[:PORT]/PATH)", h->http);
+		} else if (IS(key, "tcp")) {
+			h->kind = HC_TCP;
+			if (get_str(L, v, kk, 1, &h->tcp) || !h->tcp)
+				continue;
+			char host[256];
+			int port;
+			if (!strstr(h->tcp, "${") && parse_hostport(h->tcp, host, sizeof host, &port))
+				err(L, v, kk, "bad address '%s' (expected HOST:PORT)", h->tcp);
+		} else if (IS(key, "exec")) {
+			h->kind = HC_EXEC;
+			get_command(L, v, kk, &h->exec);
+		} else if (IS(key, "interval")) {
+			if (!get_dur(L, v, kk, &h->interval_ms) && h->interval_ms <= 0)
+				err(L, v, kk, "must be more than 0");
+		} else if (IS(key, "timeout")) {
+			if (!get_dur(L, v, kk, &h->timeout_ms) && h->timeout_ms <= 0)
+				err(L, v, kk, "must be more than 0");
+		} else if (IS(key, "start_period")) {
+			get_dur(L, v, kk, &h->start_period_ms);
+		} else if (IS(key, "retries")) {
+			get_int32(L, v, kk, 1, 1000, &h->retries);
+		} else if (IS(key, "restart")) {
+			get_bool(L, v, kk, &h->restart);
+		}
+	}
+	if (h->kind == HC_NONE)
+		return err(L, n, k, "a health check needs one of http, tcp, exec");
+	return 0;
+}
+
+static const char *const dep_conds[] = {
+	"service_started", "service_healthy", "service_completed_successfully", NULL
+};
+
+static int add_dep(struct loader *L, struct service *s, const struct ynode *name, const struct kp *k,
+		   enum dep_cond c, int *cap)
+{
+	char *nm = scalar(L, name, k, 0);
+	if (!nm)
+		return -1;
+	struct dep *d = arena_grow(L->a, s->deps, s->ndeps, cap, sizeof *d);
+	if (!d)
+		return oom(L, name);
+	s->deps = d;
+	s->deps[s->ndeps++] = (struct dep){ nm, c, { fname(L, name), name->line, name->col } };
+	return 0;
+}
+
+static int conv_depends(struct loader *L, const struct ynode *n, const struct kp *k, struct service *s)
+{
+	int cap = 0;
+	if (n->type == Y_NULL)
+		return 0;
+	if (n->type == Y_SCALAR)
+		return add_dep(L, s, n, k, DEP_STARTED, &cap);
+	if (n->type == Y_SEQ) {
+		for (int i = 0; i < n->n; i++)
+			add_dep(L, s, n->kids[i], KPI(k, i), DEP_STARTED, &cap);
+		return 0;
+	}
+	static const char *const keys[] = { "condition", "restart", "required", NULL };
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		int cond = DEP_STARTED;
+		if (v->type == Y_MAP) {
+			check_keys(L, v, kk, keys, 0);
+			const struct ynode *c = ymap_get(v, "condition");
+			if (c) {
+				get_enum(L, c, KP(kk, "condition"), dep_conds, &cond);
+				if (cond == DEP_HEALTHY)
+					unsupported(L, c, KP(kk, "condition"), "condition service_healthy");
+			}
+			const struct ynode *r = ymap_get(v, "restart"), *q = ymap_get(v, "required");
+			if (r)
+				err(L, r, KP(kk, "restart"), "is a docker compose option mls does not have");
+			if (q)
+				err(L, q, KP(kk, "required"), "is a docker compose option mls does not have");
+		} else if (v->type != Y_NULL) {
+			err(L, v, kk, "expected a mapping like {condition: service_started}, got %s", tname(v));
+		}
+		add_dep(L, s, key, k, cond, &cap);
+	}
+	return 0;
+}
+
+static int env_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || !(s[0] == '_' || ((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z')))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(s[i] == '_' || (s[i] >= '0' && s[i] <= '9') || ((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z')))
+			return 0;
+	return 1;
+}
+
+static int add_env(struct loader *L, struct service *s, const struct ynode *at, const struct kp *k,
+		   const char *name, size_t nlen, const char *val, int *cap)
+{
+	if (!env_name_ok(name, nlen))
+		return err(L, at, k, "bad variable name '%.*s'", (int)nlen, name);
+	struct strv *e = &s->environment;
+	int vcap = cap[0], pcap = cap[1];
+	char **v = arena_grow(L->a, e->v, e->n + 1, &cap[0], sizeof *v);
+	struct pos *p = arena_grow(L->a, e->pos, e->n + 1, &cap[1], sizeof *p);
+	char *kv = arena_printf(L->a, "%.*s=%s", (int)nlen, name, val);
+	(void)vcap;
+	(void)pcap;
+	if (!v || !p || !kv)
+		return oom(L, at);
+	e->v = v;
+	e->pos = p;
+	p[e->n] = (struct pos){ fname(L, at), at->line, at->col };
+	v[e->n++] = kv;
+	v[e->n] = NULL;
+	return 0;
+}
+
+/* environment: map, or list of KEY=VALUE. A key without a value takes
+ * mls's own value (compose semantics) and is left out when that is unset. */
+static int conv_environment(struct loader *L, const struct ynode *n, const struct kp *k, struct service *s)
+{
+	int cap[2] = { 0, 0 };
+	if (n->type == Y_NULL)
+		return 0;
+	if (n->type == Y_MAP) {
+		FOR_KEYS(n, key, v) {
+			const struct kp *kk = KP(k, key->s);
+			const char *val;
+			if (v->type == Y_NULL) {
+				val = lookup(key->s, L);
+				if (!val)
+					continue;
+			} else if (!(val = scalar(L, v, kk, 1))) {
+				continue;
+			}
+			add_env(L, s, key, k, key->s, key->len, val, cap);
+		}
+		return 0;
+	}
+	if (n->type != Y_SEQ)
+		return err(L, n, k, "expected a mapping or a list of KEY=VALUE, got %s", tname(n));
+	for (int i = 0; i < n->n; i++) {
+		const struct kp *ik = KPI(k, i);
+		char *s1 = scalar(L, n->kids[i], ik, 1);
+		if (!s1)
+			continue;
+		char *eq = strchr(s1, '=');
+		if (!eq) {
+			const char *val = lookup(s1, L);
+			if (val)
+				add_env(L, s, n->kids[i], ik, s1, strlen(s1), val, cap);
+			else if (!env_name_ok(s1, strlen(s1)))
+				err(L, n->kids[i], ik, "expected KEY=VALUE, got '%s'", s1);
+			continue;
+		}
+		add_env(L, s, n->kids[i], ik, s1, eq - s1, eq + 1, cap);
+	}
+	return 0;
+}
+
+static int conv_limits(struct loader *L, const struct ynode *n, const struct kp *k, struct limits *lim)
+{
+	static const char *const keys[] = { "memory", "cpu", "pids", "nofile", "core", NULL };
+	if (n->type == Y_NULL)
+		return 0;
+	if (check_keys(L, n, k, keys, 0))
+		return -1;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "memory")) {
+			if (!get_size(L, v, kk, &lim->memory) && lim->memory < 1 << 20 && v->type != Y_NULL)
+				err(L, v, kk, "less than 1MiB: the service could not even start");
+		} else if (IS(key, "cpu")) {
+			char *s = NULL;
+			if (get_str(L, v, kk, 0, &s) || !s)
+				continue;
+			if (parse_number(s, &lim->cpu) || lim->cpu > 4096)
+				err(L, v, kk, "expected a number of CPUs > 0 like 0.5 or 2, got '%s'", s);
+			lim->cpu_pos = (struct pos){ fname(L, v), v->line, v->col };
+			unsupported(L, key, kk, "limits.cpu (it needs cgroups)");
+		} else if (IS(key, "pids")) {
+			get_int(L, v, kk, 1, 4194304, &lim->pids);
+		} else if (IS(key, "nofile")) {
+			get_int(L, v, kk, 1, 1 << 30, &lim->nofile);
+		} else if (IS(key, "core")) {
+			get_size(L, v, kk, &lim->core);
+		}
+	}
+	return 0;
+}
+
+static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k, struct git_cfg *g)
+{
+	static const char *const keys[] = { "url", "branch", "interval", "rollback", NULL };
+	if (n->type == Y_NULL)
+		return 0;
+	if (check_keys(L, n, k, keys, 0))
+		return -1;
+	g->pos = (struct pos){ fname(L, n), n->line, n->col };
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "url")) {
+			if (get_str(L, v, kk, 0, &g->url) || !g->url)
+				continue;
+			char host[256];
+			int https, port;
+			if (!strncmp(g->url, "file://", 7) || g->url[0] == '/')
+				continue;
+			if (!strncmp(g->url, "ssh://", 6) || (strchr(g->url, '@') && !strstr(g->url, "://")))
+				err(L, v, kk, "'%s': ssh is not supported (mls's git speaks https:// and file://)", g->url);
+			else if (parse_url(g->url, &https, host, sizeof host, &port))
+				err(L, v, kk, "bad URL '%s' (expected https://HOST/PATH or file:///PATH)", g->url);
+		} else if (IS(key, "branch")) {
+			if (!get_str(L, v, kk, 0, &g->branch) && g->branch &&
+			    (!*g->branch || strpbrk(g->branch, " ~^:?*[\\") || strstr(g->branch, "..")))
+				err(L, v, kk, "bad branch name '%s'", g->branch);
+		} else if (IS(key, "interval")) {
+			if (!get_dur(L, v, kk, &g->interval_ms) && g->interval_ms < 1000)
+				err(L, v, kk, "must be at least 1s");
+		} else if (IS(key, "rollback")) {
+			get_bool(L, v, kk, &g->rollback);
+		}
+	}
+	if (!g->url)
+		return err(L, n, k, "missing 'url'");
+	return 0;
+}
+
+static const char *const service_keys[] = {
+	"command", "working_dir", "environment", "env_file", "user", "replicas", "port",
+	"restart", "restart_backoff", "restart_limit", "stop_signal", "stop_grace_period",
+	"depends_on", "healthcheck", "ready", "ready_fd", "limits", "nice", "profiles",
+	"watch", "git", "critical", "hooks", "notify", "log", "tags", "schedule",
+	"timeout", "runs", NULL
+};
+
+static void service_defaults(struct service *s)
+{
+	s->replicas = 1;
+	s->restart = RESTART_ALWAYS;
+	s->backoff.initial_ms = 1000;
+	s->backoff.max_ms = 60000;
+	s->backoff.factor = 2;
+	s->backoff.jitter_pct = 10;
+	s->backoff.reset_after_ms = 30000;
+	s->restart_limit.count = 5;
+	s->restart_limit.window_ms = 60000;
+	s->stop_signal = 15;
+	s->stop_grace_ms = 10000;
+	s->ready = READY_NONE;
+	s->ready_fd = 3;
+	s->health.interval_ms = 5000;
+	s->health.timeout_ms = 1000;
+	s->health.retries = 3;
+	s->health.restart = 1;
+	s->limits.memory = s->limits.pids = s->limits.nofile = s->limits.core = -1;
+	s->limits.cpu = -1;
+	s->log.max_size = 10 << 20;
+	s->log.keep = 5;
+}
+
+static int name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > CONFIG_NAME_MAX)
+		return 0;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static void hash_tree(uint64_t *h, const struct ynode *n, int depth)
+{
+	*h = hash_bytes(*h, &n->type, sizeof n->type);
+	if (n->type == Y_SCALAR)
+		*h = hash_bytes(*h, n->s, n->len + 1);
+	if (depth > CONFIG_MAX_DEPTH)
+		return;
+	for (int i = 0; i < n->n; i++)
+		hash_tree(h, n->kids[i], depth + 1);
+}
+
+static int conv_service(struct loader *L, const struct ynode *namenode, const struct ynode *n, struct service *s)
+{
+	const struct kp *k0 = KP(NULL, "services");
+	const struct kp *k = KP(k0, namenode->s);
+	service_defaults(s);
+	s->name = (char *)namenode->s;
+	s->pos = (struct pos){ fname(L, namenode), namenode->line, namenode->col };
+	if (!name_ok(s->name))
+		err(L, namenode, k0, "bad service name '%s' (use a-z, 0-9, '_' and '-', starting with a letter or digit, at most 63)",
+		    s->name);
+	if (n->type == Y_NULL)
+		return err(L, namenode, k, "missing 'command'");
+	if (check_keys(L, n, k, service_keys, 1))
+		return -1;
+
+	s->hash = HASH_INIT;
+	hash_tree(&s->hash, n, 0);
+	const char *f = fname(L, n);
+	if (f)
+		s->hash = hash_bytes(s->hash, f, strlen(f) + 1);
+	L->hash = &s->hash;
+
+	const struct ynode *restart = NULL, *replicas = NULL, *timeout = NULL, *port = NULL;
+	int have_cmd = 0;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "command")) {
+			have_cmd = v->type != Y_NULL;
+			get_command(L, v, kk, &s->command);
+		} else if (IS(key, "working_dir")) {
+			get_path(L, v, kk, 1, &s->working_dir);
+		} else if (IS(key, "environment")) {
+			conv_environment(L, v, kk, s);
+		} else if (IS(key, "env_file")) {
+			get_strv(L, v, kk, 1, 1, &s->env_file);
+		} else if (IS(key, "user")) {
+			if (get_str(L, v, kk, 0, &s->user) || !s->user)
+				continue;
+			const char *u = s->user;
+			int okname = *u && (u[0] == '_' || (u[0] >= 'a' && u[0] <= 'z'));
+			for (const char *p = u; okname && *p; p++)
+				okname = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+					 *p == '.' || (*p == '$' && !p[1]);
+			int64_t id;
+			char buf[64];
+			const char *colon = strchr(u, ':');
+			int okid = 0;
+			if (colon && (size_t)(colon - u) < sizeof buf) {
+				snprintf(buf, sizeof buf, "%.*s", (int)(colon - u), u);
+				okid = !parse_int(buf, 0, 4294967294, &id) && !parse_int(colon + 1, 0, 4294967294, &id);
+			} else if (!colon) {
+				okid = !parse_int(u, 0, 4294967294, &id);
+			}
+			if (!okname && !okid)
+				err(L, v, kk, "bad user '%s' (expected a user name, or uid[:gid])", u);
+		} else if (IS(key, "replicas")) {
+			replicas = v;
+			get_int32(L, v, kk, 1, CONFIG_MAX_REPLICAS, &s->replicas);
+		} else if (IS(key, "port")) {
+			port = v;
+			s->port_pos = (struct pos){ fname(L, v), v->line, v->col };
+			if (yscalar_is(v, "auto"))
+				s->port = PORT_AUTO;
+			else if (v->type != Y_NULL) {
+				char *p = scalar(L, v, kk, 0);
+				int64_t x;
+				if (p && parse_int(p, 1, 65535, &x))
+					err(L, v, kk, "expected auto or a TCP port from 1 to 65535, got '%s'", p);
+				else if (p)
+					s->port = (int)x;
+			}
+		} else if (IS(key, "restart")) {
+			static const char *const names[] = { "always", "on-failure", "no", NULL };
+			int r = s->restart;
+			restart = v;
+			if (v->type == Y_SCALAR && (!strcmp(v->s, "false") || !strcmp(v->s, "unless-stopped"))) {
+				err(L, v, kk, "unknown value '%s' (expected always, on-failure or no)", v->s);
+				continue;
+			}
+			get_enum(L, v, kk, names, &r);
+			s->restart = r;
+		} else if (IS(key, "restart_backoff")) {
+			static const char *const bk[] = { "initial", "max", "factor", "jitter", "reset_after", NULL };
+			if (v->type == Y_NULL || check_keys(L, v, kk, bk, 0))
+				continue;
+			FOR_KEYS(v, bkey, bv) {
+				const struct kp *bkk = KP(kk, bkey->s);
+				if (IS(bkey, "initial")) {
+					if (!get_dur(L, bv, bkk, &s->backoff.initial_ms) && s->backoff.initial_ms <= 0)
+						err(L, bv, bkk, "must be more than 0");
+				} else if (IS(bkey, "max")) {
+					get_dur(L, bv, bkk, &s->backoff.max_ms);
+				} else if (IS(bkey, "reset_after")) {
+					get_dur(L, bv, bkk, &s->backoff.reset_after_ms);
+				} else if (IS(bkey, "jitter")) {
+					char *p = NULL;
+					if (!get_str(L, bv, bkk, 0, &p) && p && parse_percent(p, &s->backoff.jitter_pct))
+						err(L, bv, bkk, "expected a percentage from 0%% to 100%%, got '%s'", p);
+				} else if (IS(bkey, "factor")) {
+					char *p = NULL;
+					if (!get_str(L, bv, bkk, 0, &p) && p &&
+					    (parse_number(p, &s->backoff.factor) || s->backoff.factor < 1 || s->backoff.factor > 100))
+						err(L, bv, bkk, "expected a number from 1 to 100, got '%s'", p);
+				}
+			}
+			if (s->backoff.max_ms < s->backoff.initial_ms)
+				err(L, v, kk, "max (%lldms) is less than initial (%lldms)",
+				    (long long)s->backoff.max_ms, (long long)s->backoff.initial_ms);
+		} else if (IS(key, "restart_limit")) {
+			static const char *const lk[] = { "count", "window", NULL };
+			if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
+				continue;
+			FOR_KEYS(v, lkey, lv) {
+				const struct kp *lkk = KP(kk, lkey->s);
+				if (IS(lkey, "count"))
+					get_int32(L, lv, lkk, 1, 1000000, &s->restart_limit.count);
+				else if (IS(lkey, "window") && !get_dur(L, lv, lkk, &s->restart_limit.window_ms) &&
+					 s->restart_limit.window_ms <= 0)
+					err(L, lv, lkk, "must be more than 0");
+			}
+		} else if (IS(key, "stop_signal")) {
+			char *p = NULL;
+			if (!get_str(L, v, kk, 0, &p) && p && parse_signal(p, &s->stop_signal))
+				err(L, v, kk, "unknown signal '%s' (use a name like TERM, SIGINT or a number)", p);
+		} else if (IS(key, "stop_grace_period")) {
+			get_dur(L, v, kk, &s->stop_grace_ms);
+		} else if (IS(key, "depends_on")) {
+			conv_depends(L, v, kk, s);
+		} else if (IS(key, "healthcheck")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "healthcheck");
+			conv_health(L, v, kk, &s->health);
+		} else if (IS(key, "ready")) {
+			static const char *const names[] = { "none", "notify", "healthy", NULL };
+			int r = s->ready;
+			s->ready_pos = (struct pos){ fname(L, v), v->line, v->col };
+			if (!get_enum(L, v, kk, names, &r) && r == READY_HEALTHY)
+				unsupported(L, v, kk, "ready: healthy");
+			s->ready = r;
+		} else if (IS(key, "ready_fd")) {
+			get_int32(L, v, kk, 3, 1023, &s->ready_fd);
+		} else if (IS(key, "limits")) {
+			conv_limits(L, v, kk, &s->limits);
+		} else if (IS(key, "nice")) {
+			s->has_nice = v->type != Y_NULL;
+			get_int32(L, v, kk, -20, 19, &s->nice);
+		} else if (IS(key, "profiles")) {
+			if (!get_strv(L, v, kk, 0, 0, &s->profiles))
+				for (int i = 0; i < s->profiles.n; i++)
+					if (!name_ok(s->profiles.v[i]))
+						err(L, v->type == Y_SEQ ? v->kids[i] : v, kk, "bad profile name '%s'", s->profiles.v[i]);
+		} else if (IS(key, "watch")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "watch");
+			get_strv(L, v, kk, 0, 0, &s->watch);
+		} else if (IS(key, "git")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, MLS_HAVE_GIT ? "git" : "git (and this build has no git support: NO_GIT=1)");
+			conv_git(L, v, kk, &s->git);
+		} else if (IS(key, "critical")) {
+			get_bool(L, v, kk, &s->critical);
+		} else if (IS(key, "hooks")) {
+			static const char *const hk[] = { "pre_start", "post_stop", NULL };
+			if (v->type == Y_NULL || check_keys(L, v, kk, hk, 0))
+				continue;
+			FOR_KEYS(v, hkey, hv) {
+				if (IS(hkey, "pre_start"))
+					get_command(L, hv, KP(kk, "pre_start"), &s->pre_start);
+				else if (IS(hkey, "post_stop"))
+					get_command(L, hv, KP(kk, "post_stop"), &s->post_stop);
+			}
+		} else if (IS(key, "notify")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "notify");
+			conv_notify(L, v, kk, &s->notify);
+		} else if (IS(key, "log")) {
+			static const char *const lk[] = { "max_size", "keep", NULL };
+			if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
+				continue;
+			FOR_KEYS(v, lkey, lv) {
+				const struct kp *lkk = KP(kk, lkey->s);
+				if (IS(lkey, "max_size")) {
+					if (!get_size(L, lv, lkk, &s->log.max_size) && s->log.max_size < 1024)
+						err(L, lv, lkk, "must be at least 1KiB");
+				} else if (IS(lkey, "keep")) {
+					get_int32(L, lv, lkk, 0, 1000, &s->log.keep);
+				}
+			}
+		} else if (IS(key, "tags")) {
+			get_strv(L, v, kk, 0, 0, &s->tags);
+		} else if (IS(key, "schedule")) {
+			if (get_str(L, v, kk, 0, &s->schedule) || !s->schedule)
+				continue;
+			const char *why;
+			int at = 0;
+			if (cron_parse(s->schedule, &s->cron, &why, &at)) {
+				int off = strchr(s->schedule, '\n') ? 0 : at + v->quoted;
+				char path[256];
+				path[0] = 0;
+				kp_fmt(kk, path, sizeof path);
+				diag_add(L->d, DIAG_ERROR, fname(L, v), v->line, v->col + off, path,
+					 "%s: bad cron expression '%s': %s", path, s->schedule, why);
+			}
+		} else if (IS(key, "timeout")) {
+			timeout = v;
+			if (!get_dur(L, v, kk, &s->timeout_ms) && v->type != Y_NULL && s->timeout_ms <= 0)
+				err(L, v, kk, "must be more than 0");
+		} else if (IS(key, "runs")) {
+			get_int32(L, v, kk, 1, 1000000, &s->runs);
+		}
+	}
+	L->hash = NULL;
+
+	if (!have_cmd)
+		err(L, namenode, k, "missing 'command'");
+	s->is_job = s->schedule || s->runs;
+	const struct ynode *schedule = ymap_get(n, "schedule"), *runs = ymap_get(n, "runs");
+	if (s->schedule && s->runs)
+		err(L, runs, KP(k, "runs"), "'runs' and 'schedule' are mutually exclusive");
+	if (s->schedule && s->replicas > 1)
+		err(L, replicas, KP(k, "replicas"), "'replicas' greater than 1 and 'schedule' are mutually exclusive: a cron job runs one instance");
+	if (s->is_job) {
+		if (!restart)
+			s->restart = RESTART_ON_FAILURE;
+		else if (s->restart == RESTART_ALWAYS)
+			err(L, restart, KP(k, "restart"), "'restart: always' is not allowed for a job ('%s'); use on-failure or no",
+			    s->schedule ? "schedule" : "runs");
+		if (s->ready == READY_NOTIFY)
+			err(L, ymap_get(n, "ready"), KP(k, "ready"), "a job ('%s') has no readiness; remove 'ready'",
+			    s->schedule ? "schedule" : "runs");
+	} else if (timeout) {
+		err(L, timeout, KP(k, "timeout"), "'timeout' applies only to jobs (with 'schedule' or 'runs'); a service uses stop_grace_period");
+	}
+	(void)schedule;
+	if (s->ready == READY_HEALTHY && s->health.kind == HC_NONE)
+		err(L, ymap_get(n, "ready"), KP(k, "ready"), "'ready: healthy' needs a 'healthcheck'");
+	if (s->port > 0 && s->port + s->replicas - 1 > 65535)
+		err(L, port, KP(k, "port"), "ports %d to %d: past 65535", s->port, s->port + s->replicas - 1);
+	return 0;
+}
+
+/* ---- cross checks over all services ---- */
+
+/* A finding about service s at p; the key is "services.NAME.KEY" */
+__attribute__((format(printf, 6, 7)))
+static void sdiag(struct loader *L, enum diag_severity sev, const struct pos *p, const struct service *s,
+		  const char *key, const char *fmt, ...)
+{
+	char path[256], msg[768];
+	va_list ap;
+	snprintf(path, sizeof path, "services.%s%s%s", s->name, key ? "." : "", key ? key : "");
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	diag_add(L->d, sev, p->file, p->line, p->col, path, "%s: %s", path, msg);
+}
+
+
+static int svc_uses_port_var(const struct service *s)
+{
+	for (int i = 0; i < s->command.argc; i++)
+		if (strstr(s->command.argv[i], "${PORT"))
+			return 1;
+	for (int i = 0; i < s->environment.n; i++)
+		if (strstr(s->environment.v[i], "${PORT"))
+			return 1;
+	if (s->health.http && strstr(s->health.http, "${PORT"))
+		return 1;
+	if (s->health.tcp && strstr(s->health.tcp, "${PORT"))
+		return 1;
+	return 0;
+}
+
+static void check_deps(struct loader *L)
+{
+	struct config *c = L->cfg;
+	/* names known; inactive dependencies of active services */
+	const char **names = arena_alloc(L->a, (c->nsvcs + 1) * sizeof *names);
+	for (int i = 0; names && i < c->nsvcs; i++)
+		names[i] = c->svcs[i].name;
+	for (int i = 0; i < c->nsvcs; i++) {
+		struct service *s = &c->svcs[i];
+		for (int j = 0; j < s->ndeps; j++) {
+			struct dep *d = &s->deps[j];
+			struct service *t = strmap_get(&L->svc_index, d->name, strlen(d->name));
+			const char *sug = !t && names ? suggest(d->name, names) : NULL;
+			if (!t && sug)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "unknown service '%s' (did you mean '%s'?)", d->name, sug);
+			else if (!t)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "unknown service '%s'", d->name);
+			else if (t == s)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "a service cannot depend on itself");
+			else if (s->active && !t->active)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "'%s' is not enabled by the active profiles", d->name);
+			else if (d->cond == DEP_COMPLETED && !t->is_job && t->restart == RESTART_ALWAYS)
+				sdiag(L, DIAG_WARNING, &d->pos, s, "depends_on", "'%s' has restart: always, so it never completes; "
+				      "service_completed_successfully would wait forever", d->name);
+		}
+	}
+	/* cycles: iterative DFS, colour 0 white, 1 on the stack, 2 done */
+	int n = c->nsvcs;
+	unsigned char *col = calloc(n ? n : 1, 1);
+	int *stack = malloc((n ? n : 1) * sizeof *stack), *edge = malloc((n ? n : 1) * sizeof *edge);
+	if (!col || !stack || !edge)
+		goto out;
+	for (int root = 0; root < n; root++) {
+		if (col[root])
+			continue;
+		int sp = 0;
+		stack[sp] = root;
+		edge[sp] = 0;
+		col[root] = 1;
+		while (sp >= 0) {
+			struct service *s = &c->svcs[stack[sp]];
+			if (edge[sp] >= s->ndeps) {
+				col[stack[sp]] = 2;
+				sp--;
+				continue;
+			}
+			struct dep *d = &s->deps[edge[sp]++];
+			struct service *t = strmap_get(&L->svc_index, d->name, strlen(d->name));
+			if (!t || t == s)
+				continue;
+			int ti = (int)(t - c->svcs);
+			if (col[ti] == 0) {
+				col[ti] = 1;
+				stack[++sp] = ti;
+				edge[sp] = 0;
+			} else if (col[ti] == 1) {
+				/* the cycle is the stack from ti up */
+				char buf[900];
+				size_t len = 0;
+				int from = sp;
+				while (from > 0 && stack[from] != ti)
+					from--;
+				for (int x = from; x <= sp && len < sizeof buf; x++)
+					len += snprintf(buf + len, sizeof buf - len, "%s -> ", c->svcs[stack[x]].name);
+				if (len < sizeof buf)
+					snprintf(buf + len, sizeof buf - len, "%s", t->name);
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "dependency cycle: %s", buf);
+			}
+		}
+	}
+out:
+	free(col);
+	free(stack);
+	free(edge);
+}
+
+struct portuse { int port; struct service *s; int inst; };
+
+static int portcmp(const void *a, const void *b)
+{
+	const struct portuse *x = a, *y = b;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->s < y->s ? -1 : x->s > y->s ? 1 : x->inst - y->inst;
+}
+
+static void check_ports(struct loader *L)
+{
+	struct config *c = L->cfg;
+	long total = 0;
+	for (int i = 0; i < c->nsvcs; i++)
+		if (c->svcs[i].active && c->svcs[i].port > 0)
+			total += c->svcs[i].replicas;
+	if (!total)
+		return;
+	struct portuse *u = malloc(total * sizeof *u);
+	if (!u)
+		return;
+	long n = 0;
+	for (int i = 0; i < c->nsvcs; i++) {
+		struct service *s = &c->svcs[i];
+		if (s->active && s->port > 0)
+			for (int r = 0; r < s->replicas; r++)
+				u[n++] = (struct portuse){ s->port + r, s, r + 1 };
+	}
+	qsort(u, n, sizeof *u, portcmp);
+	for (long i = 1; i < n; i++) {
+		if (u[i].port != u[i - 1].port)
+			continue;
+		struct service *s = u[i].s, *t = u[i - 1].s;
+		sdiag(L, DIAG_ERROR, &s->port_pos, s, "port", "port %d of %s.%d is also the port of %s.%d (%s:%d)", u[i].port,
+			 s->name, u[i].inst, t->name, u[i - 1].inst, t->port_pos.file ? t->port_pos.file : "?",
+			 t->port_pos.line);
+	}
+	free(u);
+}
+
+/* A program in PATH (or a path), executable? Cached per name. */
+static void check_program(struct loader *L, const struct service *s, const struct command *cmd, const char *what)
+{
+	if (!cmd->argv || !cmd->argc)
+		return;
+	const char *prog = cmd->argv[0];
+	char word[256];
+	if (cmd->shell) {
+		/* first word of a simple shell command; skip anything with shell syntax */
+		const char *p = cmd->argv[2];
+		while (*p == ' ' || *p == '\t')
+			p++;
+		size_t n = strcspn(p, " \t\n;|&<>()");
+		if (n == 0 || n >= sizeof word)
+			return;
+		memcpy(word, p, n);
+		word[n] = 0;
+		if (strpbrk(word, "$=\"'`\\*?[{~"))
+			return;
+		static const char *const builtins[] = {
+			"cd", "exec", "echo", "test", "[", "export", "set", "if", "for", "while", "until",
+			"case", "true", "false", ":", ".", "source", "trap", "ulimit", "umask", "wait",
+			"read", "printf", "kill", "eval", "exit", "sleep", "command", "type", "!", NULL
+		};
+		for (int i = 0; builtins[i]; i++)
+			if (!strcmp(word, builtins[i]))
+				return;
+		prog = word;
+	}
+	if (strchr(prog, '$'))
+		return;
+	char full[PATH_MAX + 300];
+	int found = 0;
+	if (strchr(prog, '/')) {
+		const char *dir = s->working_dir;
+		char cfgdir[PATH_MAX];
+		if (!dir && s->pos.file && strrchr(s->pos.file, '/')) {
+			snprintf(cfgdir, sizeof cfgdir, "%.*s", (int)(strrchr(s->pos.file, '/') - s->pos.file), s->pos.file);
+			dir = cfgdir;
+		}
+		if (dir && strchr(dir, '$'))
+			return;
+		if (prog[0] == '/' || !dir)
+			snprintf(full, sizeof full, "%s", prog);
+		else
+			snprintf(full, sizeof full, "%s/%s", dir, prog);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+			return;
+		sdiag(L, DIAG_WARNING, &cmd->pos, s, what, "'%s' %s", prog,
+		      stat(full, &st) == 0 ? "is not an executable file" : "does not exist");
+		return;
+	}
+	void *cached = strmap_get(&L->exec_cache, prog, strlen(prog));
+	if (cached) {
+		found = cached == (void *)2;
+	} else {
+		const char *path = lookup("PATH", L);
+		if (!path)
+			path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+		while (*path && !found) {
+			size_t n = strcspn(path, ":");
+			snprintf(full, sizeof full, "%.*s/%s", (int)n, n ? path : ".", prog);
+			struct stat st;
+			found = stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0;
+			path += n + (path[n] == ':');
+		}
+		char *key = arena_strdup(L->a, prog);
+		if (key)
+			strmap_put(&L->exec_cache, key, strlen(key), (void *)(intptr_t)(found ? 2 : 1));
+	}
+	if (!found)
+		sdiag(L, DIAG_WARNING, &cmd->pos, s, what, "program '%s' not found in PATH", prog);
+}
+
+static void check_files(struct loader *L, struct service *s)
+{
+	struct stat st;
+	if (s->working_dir && !strchr(s->working_dir, '$') && (stat(s->working_dir, &st) || !S_ISDIR(st.st_mode)))
+		sdiag(L, DIAG_WARNING, &s->pos, s, "working_dir", "'%s' is not a directory", s->working_dir);
+	for (int i = 0; i < s->env_file.n; i++)
+		if (!strchr(s->env_file.v[i], '$') && stat(s->env_file.v[i], &st))
+			sdiag(L, DIAG_WARNING, &s->env_file.pos[i], s, "env_file", "'%s' does not exist (it is read at every start)",
+			      s->env_file.v[i]);
+	check_program(L, s, &s->command, "command");
+	check_program(L, s, &s->pre_start, "hooks.pre_start");
+	check_program(L, s, &s->post_stop, "hooks.post_stop");
+}
+
+/* ---- top level ---- */
+
+static const char *const top_keys[] = {
+	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
+	"control_group", "http", "notify", "defaults", "services", NULL
+};
+
+static int conv_http(struct loader *L, const struct ynode *n, const struct kp *k, struct http_cfg *h)
+{
+	static const char *const keys[] = { "listen", "tls", "token_file", "token", "user", NULL };
+	if (n->type == Y_NULL)
+		return 0;
+	if (check_keys(L, n, k, keys, 0))
+		return -1;
+	h->pos = (struct pos){ fname(L, n), n->line, n->col };
+	const struct ynode *listen = NULL, *tok = NULL;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "listen")) {
+			listen = v;
+			get_str(L, v, kk, 0, &h->listen);
+		} else if (IS(key, "tls")) {
+			static const char *const tk[] = { "cert", "key", NULL };
+			if (v->type == Y_NULL || check_keys(L, v, kk, tk, 0))
+				continue;
+			FOR_KEYS(v, tkey, tv) {
+				if (IS(tkey, "cert"))
+					get_path(L, tv, KP(kk, "cert"), 0, &h->tls_cert);
+				else
+					get_path(L, tv, KP(kk, "key"), 0, &h->tls_key);
+			}
+			if (!h->tls_cert != !h->tls_key)
+				err(L, v, kk, "needs both 'cert' and 'key'");
+		} else if (IS(key, "token_file")) {
+			get_path(L, v, kk, 0, &h->token_file);
+			if (tok)
+				err(L, key, k, "'token' and 'token_file' are mutually exclusive");
+			tok = key;
+		} else if (IS(key, "token")) {
+			if (!get_str(L, v, kk, 0, &h->token) && h->token && strlen(h->token) < 16)
+				err(L, v, kk, "a token must be at least 16 characters");
+			if (tok)
+				err(L, key, k, "'token' and 'token_file' are mutually exclusive");
+			tok = key;
+		} else if (IS(key, "user")) {
+			get_str(L, v, kk, 0, &h->user);
+		}
+	}
+	if (!h->listen) {
+		if (listen || n->n)
+			err(L, n, k, "missing 'listen'");
+		return 0;
+	}
+	char host[256];
+	int port;
+	if (parse_hostport(h->listen, host, sizeof host, &port))
+		return err(L, listen, KP(k, "listen"), "bad address '%s' (expected HOST:PORT, e.g. 127.0.0.1:9000)", h->listen);
+	if (!host_is_loopback(host) && !h->token && !h->token_file)
+		err(L, listen, KP(k, "listen"), "'%s' is not on loopback: set http.token or http.token_file", h->listen);
+	return 0;
+}
+
+static int read_file(struct loader *L, const char *path, int fileidx, const struct ynode *from, char **data, size_t *len)
+{
+	*data = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (from)
+			err(L, from, NULL, "cannot open '%s': %s", path, strerror(e));
+		else
+			diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "cannot open: %s", strerror(e));
+		L->d->io_error = 1;
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "is a directory");
+		L->d->io_error = 1;
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (off_t)CONFIG_MAX_FILE_SIZE) {
+		close(fd);
+		diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "file is larger than 16 MiB (%lld bytes)", (long long)st.st_size);
+		return -1;
+	}
+	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+	char *buf = malloc(cap);
+	size_t n = 0;
+	for (;;) {
+		if (!buf) {
+			close(fd);
+			diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "out of memory");
+			return -1;
+		}
+		if (n == cap) {
+			if (cap > CONFIG_MAX_FILE_SIZE) {
+				free(buf);
+				close(fd);
+				diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "file is larger than 16 MiB");
+				return -1;
+			}
+			char *nb = realloc(buf, cap * 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+			continue;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "cannot read: %s", strerror(e));
+			L->d->io_error = 1;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	if (n > CONFIG_MAX_FILE_SIZE) {
+		free(buf);
+		diag_add(L->d, DIAG_ERROR, path, 0, 0, NULL, "file is larger than 16 MiB");
+		return -1;
+	}
+	(void)fileidx;
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static int add_file(struct loader *L, const char *path)
+{
+	struct config *c = L->cfg;
+	char **f = arena_alloc(L->a, (c->nfiles + 1) * sizeof *f);
+	if (!f)
+		return -1;
+	if (c->nfiles)
+		memcpy(f, c->files, c->nfiles * sizeof *f);
+	f[c->nfiles] = arena_strdup(L->a, path);
+	if (!f[c->nfiles])
+		return -1;
+	c->files = f;
+	return c->nfiles++;
+}
+
+/* Parse one buffer into a tree; reports YAML errors. */
+static int parse_buf(struct loader *L, int idx, const char *data, size_t len, struct ynode **root)
+{
+	struct yerror ye;
+	if (ytree_parse(L->a, data, len, idx, root, &ye)) {
+		diag_add(L->d, DIAG_ERROR, L->cfg->files[idx], ye.line, ye.col, NULL, "%s", ye.msg);
+		return -1;
+	}
+	if (*root && (*root)->type != Y_MAP) {
+		err(L, *root, NULL, "expected a mapping of keys at the top level, got %s", tname(*root));
+		return -1;
+	}
+	return 0;
+}
+
+/* Collected (name, definition) pairs, in order */
+struct svcdef { const struct ynode *name, *def; };
+struct svclist { struct svcdef *v; int n, cap; struct strmap idx; };
+
+static int collect_services(struct loader *L, const struct ynode *svcs, struct svclist *out)
+{
+	if (!svcs || svcs->type == Y_NULL)
+		return 0;
+	if (svcs->type != Y_MAP)
+		return err(L, svcs, KP(NULL, "services"), "expected a mapping of service names, got %s", tname(svcs));
+	for (int i = 0; i + 1 < svcs->n; i += 2) {
+		const struct ynode *nm = svcs->kids[i];
+		intptr_t pi = (intptr_t)strmap_get(&out->idx, nm->s, nm->len);
+		if (pi) {
+			const struct svcdef *prev = &out->v[pi - 1];
+			err(L, nm, KP(NULL, "services"), "service '%s' is already defined at %s:%d:%d", nm->s,
+			    fname(L, prev->name), prev->name->line, prev->name->col);
+			continue;
+		}
+		if (out->n >= CONFIG_MAX_SERVICES)
+			return err(L, nm, KP(NULL, "services"), "more than %d services", CONFIG_MAX_SERVICES);
+		struct svcdef *v = arena_grow(L->a, out->v, out->n, &out->cap, sizeof *v);
+		if (!v)
+			return oom(L, nm);
+		out->v = v;
+		/* strmap values point into v, which may move: store the index + 1 */
+		out->v[out->n++] = (struct svcdef){ nm, svcs->kids[i + 1] };
+		if (strmap_put(&out->idx, nm->s, nm->len, (void *)(intptr_t)out->n))
+			return oom(L, nm);
+	}
+	return 0;
+}
+
+static int include_files(struct loader *L, const struct ynode *inc, struct svclist *svcs)
+{
+	struct strv pats = {0};
+	if (!inc || get_strv(L, inc, KP(NULL, "include"), 0, 1, &pats))
+		return 0;
+	L->cfg->include = pats;
+	int total = 0;
+	for (int i = 0; i < pats.n; i++) {
+		const struct ynode *at = inc->type == Y_SEQ ? inc->kids[i] : inc;
+		glob_t g;
+		/* a missing directory is "no match" too (no GLOB_ERR) */
+		int rc = glob(pats.v[i], 0, NULL, &g);
+		if (rc == GLOB_NOMATCH || (rc == 0 && g.gl_pathc == 0)) {
+			warn(L, at, KP(NULL, "include"), "'%s' matches no file", pats.v[i]);
+			if (rc == 0)
+				globfree(&g);
+			continue;
+		}
+		if (rc) {
+			err(L, at, KP(NULL, "include"), "cannot read the files of '%s'", pats.v[i]);
+			continue;
+		}
+		for (size_t j = 0; j < g.gl_pathc; j++) {
+			if (++total > CONFIG_MAX_INCLUDES) {
+				err(L, at, KP(NULL, "include"), "more than %d included files", CONFIG_MAX_INCLUDES);
+				break;
+			}
+			int idx = add_file(L, g.gl_pathv[j]);
+			char *data;
+			size_t len;
+			struct ynode *root = NULL;
+			if (idx < 0) {
+				oom(L, at);
+				break;
+			}
+			if (read_file(L, g.gl_pathv[j], idx, at, &data, &len))
+				continue;
+			int prc = parse_buf(L, idx, data, len, &root);
+			free(data);
+			if (prc || !root)
+				continue;
+			static const char *const inc_keys[] = { "services", NULL };
+			for (int k = 0; k + 1 < root->n; k += 2) {
+				const struct ynode *key = root->kids[k];
+				if (!IS(key, "services") && !is_ext_key(key))
+					err(L, key, NULL, "'%s' is not allowed in an included file (only 'services')", key->s);
+			}
+			(void)inc_keys;
+			collect_services(L, ymap_get(root, "services"), svcs);
+		}
+		globfree(&g);
+	}
+	return 0;
+}
+
+static int profile_active(const struct config_opts *o, const struct service *s)
+{
+	if (s->profiles.n == 0)
+		return 1;
+	for (int i = 0; o && o->profiles && o->profiles[i]; i++)
+		for (int j = 0; j < s->profiles.n; j++)
+			if (!strcmp(o->profiles[i], s->profiles.v[j]))
+				return 1;
+	return 0;
+}
+
+/* Defaults merged under a service; a job keeps on-failure when the only
+ * 'restart' is defaults' always (documented in docs/config.md). */
+static struct ynode *apply_defaults(struct loader *L, const struct ynode *defs, const struct ynode *def)
+{
+	if (!defs || defs->type != Y_MAP || def->type != Y_MAP)
+		return (struct ynode *)def;
+	struct ynode *base = (struct ynode *)defs;
+	if ((ymap_get(def, "schedule") || ymap_get(def, "runs")) && !ymap_get(def, "restart") &&
+	    yscalar_is(ymap_get(defs, "restart"), "always")) {
+		base = arena_alloc(L->a, sizeof *base);
+		if (!base)
+			return NULL;
+		*base = *defs;
+		base->kids = arena_alloc(L->a, defs->n * sizeof *base->kids);
+		if (!base->kids)
+			return NULL;
+		base->n = 0;
+		for (int i = 0; i + 1 < defs->n; i += 2)
+			if (!IS(defs->kids[i], "restart")) {
+				base->kids[base->n++] = defs->kids[i];
+				base->kids[base->n++] = defs->kids[i + 1];
+			}
+	}
+	return ytree_merge(L->a, base, (struct ynode *)def);
+}
+
+static void convert(struct loader *L, struct ynode *root)
+{
+	struct config *c = L->cfg;
+	c->log_level = LOG_INFO;
+	c->log_format = LOGF_TEXT;
+	c->startup = STARTUP_PARALLEL;
+	c->state_dir = CONFIG_DEFAULT_STATE_DIR;
+	if (!root) {
+		diag_add(L->d, DIAG_WARNING, c->nfiles ? c->files[0] : NULL, 0, 0, NULL, "no services defined");
+		return;
+	}
+	check_keys(L, root, NULL, top_keys, 1);
+	const struct ynode *defs = NULL;
+	FOR_KEYS(root, key, v) {
+		const struct kp *kk = KP(NULL, key->s);
+		if (IS(key, "state_dir")) {
+			get_path(L, v, kk, 0, &c->state_dir);
+		} else if (IS(key, "log_dir")) {
+			get_path(L, v, kk, 0, &c->log_dir);
+		} else if (IS(key, "log_level")) {
+			static const char *const names[] = { "debug", "info", "warn", "error", NULL };
+			int x = c->log_level;
+			get_enum(L, v, kk, names, &x);
+			c->log_level = x;
+		} else if (IS(key, "log_format")) {
+			static const char *const names[] = { "text", "json", NULL };
+			int x = c->log_format;
+			get_enum(L, v, kk, names, &x);
+			c->log_format = x;
+		} else if (IS(key, "startup")) {
+			static const char *const names[] = { "parallel", "sequential", NULL };
+			int x = c->startup;
+			get_enum(L, v, kk, names, &x);
+			c->startup = x;
+		} else if (IS(key, "servers_dir")) {
+			c->servers_dir_pos = (struct pos){ fname(L, v), v->line, v->col };
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "servers_dir");
+			get_path(L, v, kk, 0, &c->servers_dir);
+		} else if (IS(key, "control_group")) {
+			get_str(L, v, kk, 0, &c->control_group);
+		} else if (IS(key, "http")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "http");
+			conv_http(L, v, kk, &c->http);
+		} else if (IS(key, "notify")) {
+			if (v->type != Y_NULL)
+				unsupported(L, key, kk, "notify");
+			conv_notify(L, v, kk, &c->notify);
+		} else if (IS(key, "defaults")) {
+			defs = v;
+			if (v->type != Y_NULL)
+				check_keys(L, v, kk, service_keys, 1);
+			if (v->type == Y_MAP && ymap_get(v, "command"))
+				warn(L, ymap_get(v, "command"), KP(kk, "command"), "a default command is given to every service that has none");
+		}
+	}
+
+	struct svclist svcs = {0};
+	strmap_init(&svcs.idx, L->a);
+	collect_services(L, ymap_get(root, "services"), &svcs);
+	include_files(L, ymap_get(root, "include"), &svcs);
+	if (svcs.n == 0 && !c->servers_dir) {
+		const struct ynode *sn = ymap_get(root, "services");
+		diag_add(L->d, DIAG_WARNING, c->files[0], sn ? sn->line : 0, sn ? sn->col : 0, NULL, "no services defined");
+	}
+
+	c->svcs = arena_alloc(L->a, (svcs.n + 1) * sizeof *c->svcs);
+	if (!c->svcs) {
+		oom(L, root);
+		return;
+	}
+	strmap_init(&L->svc_index, L->a);
+	for (int i = 0; i < svcs.n; i++) {
+		struct service *s = &c->svcs[c->nsvcs++];
+		const struct ynode *def = svcs.v[i].def;
+		if (defs && def->type == Y_MAP)
+			def = apply_defaults(L, defs, def);
+		if (!def) {
+			oom(L, root);
+			return;
+		}
+		conv_service(L, svcs.v[i].name, def, s);
+		s->active = profile_active(L->opts, s);
+		strmap_put(&L->svc_index, s->name, strlen(s->name), s);
+	}
+	check_deps(L);
+	check_ports(L);
+	for (int i = 0; i < c->nsvcs; i++) {
+		struct service *s = &c->svcs[i];
+		if (s->port == PORT_NONE && svc_uses_port_var(s))
+			sdiag(L, DIAG_ERROR, s->command.pos.file ? &s->command.pos : &s->pos, s, NULL,
+			      "uses ${PORT} but has no 'port' (set port: auto or a number)");
+		if (L->opts && L->opts->check_commands && s->active)
+			check_files(L, s);
+	}
+}
+
+static void loader_init(struct loader *L, struct config *cfg, const struct config_opts *opts, struct diags *d)
+{
+	memset(cfg, 0, sizeof *cfg);
+	memset(L, 0, sizeof *L);
+	cfg->arena = arena_new();
+	L->cfg = cfg;
+	L->a = cfg->arena;
+	L->d = d;
+	L->opts = opts;
+	if (L->a)
+		strmap_init(&L->exec_cache, L->a);
+}
+
+int config_load(struct config *cfg, const char *const *files, int nfiles,
+		const struct config_opts *opts, struct diags *d)
+{
+	struct loader L;
+	int errors0 = d->errors;
+	loader_init(&L, cfg, opts, d);
+	if (!L.a) {
+		diag_add(d, DIAG_ERROR, NULL, 0, 0, NULL, "out of memory");
+		return -1;
+	}
+	struct ynode *root = NULL;
+	int ok = 1;
+	for (int i = 0; i < nfiles; i++) {
+		int idx = add_file(&L, files[i]);
+		char *data;
+		size_t len;
+		struct ynode *t = NULL;
+		if (idx < 0) {
+			diag_add(d, DIAG_ERROR, files[i], 0, 0, NULL, "out of memory");
+			return -1;
+		}
+		if (read_file(&L, files[i], idx, NULL, &data, &len)) {
+			ok = 0;
+			continue;
+		}
+		int rc = parse_buf(&L, idx, data, len, &t);
+		free(data);
+		if (rc) {
+			ok = 0;
+			continue;
+		}
+		root = ytree_merge(L.a, root, t);
+	}
+	if (ok)
+		convert(&L, root);
+	return d->errors > errors0 ? -1 : 0;
+}
+
+int config_load_mem(struct config *cfg, const char *name, const char *data, size_t len,
+		    const struct config_opts *opts, struct diags *d)
+{
+	struct loader L;
+	int errors0 = d->errors;
+	loader_init(&L, cfg, opts, d);
+	if (!L.a) {
+		diag_add(d, DIAG_ERROR, NULL, 0, 0, NULL, "out of memory");
+		return -1;
+	}
+	int idx = add_file(&L, name);
+	struct ynode *root = NULL;
+	if (idx < 0)
+		return -1;
+	if (len > CONFIG_MAX_FILE_SIZE)
+		diag_add(d, DIAG_ERROR, name, 0, 0, NULL, "file is larger than 16 MiB");
+	else if (parse_buf(&L, idx, data, len, &root) == 0)
+		convert(&L, root);
+	return d->errors > errors0 ? -1 : 0;
+}
+
+void config_free(struct config *cfg)
+{
+	arena_free(cfg->arena);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+struct service *config_find(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nsvcs; i++)
+		if (!strcmp(cfg->svcs[i].name, name))
+			return &cfg->svcs[i];
+	return NULL;
+}
+
+const char *restart_name(enum restart_policy r)
+{
+	return r == RESTART_ALWAYS ? "always" : r == RESTART_ON_FAILURE ? "on-failure" : "no";
+}
+
+const char *ready_name(enum ready_mode r)
+{
+	return r == READY_NONE ? "none" : r == READY_NOTIFY ? "notify" : "healthy";
+}
+
+const char *dep_cond_name(enum dep_cond c)
+{
+	return dep_conds[c];
+}

@@ -1,0 +1,219 @@
+/* The configuration schema: one loader, one set of structs, used by every
+ * applet. lib never prints: problems are collected as diagnostics
+ * (FILE:LINE:COL, severity, message, key) and the applet formats them.
+ *
+ * Limits (each with its own message when reached):
+ *   CONFIG_MAX_FILE_SIZE   bytes per YAML file
+ *   CONFIG_MAX_DEPTH       nesting of YAML collections
+ *   CONFIG_MAX_NODES       nodes per file, counting alias expansion
+ *                          (so an alias bomb stops here, linearly)
+ *   CONFIG_MAX_SERVICES    services in one config
+ *   CONFIG_MAX_DIAGS       diagnostics kept; one more says "too many"
+ */
+#ifndef MLS_CONFIG_H
+#define MLS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cron.h"
+#include "diag.h"
+
+#define CONFIG_MAX_FILE_SIZE (16u << 20) /* 16 MiB */
+#define CONFIG_MAX_DEPTH     64
+#define CONFIG_MAX_NODES     1000000
+#define CONFIG_MAX_SERVICES  10000
+#define CONFIG_MAX_REPLICAS  1000
+#define CONFIG_MAX_INCLUDES  256        /* files matched by all include globs */
+#define CONFIG_NAME_MAX      63
+
+#define CONFIG_DEFAULT_FILE "/etc/mls/mls.yaml"
+#define CONFIG_DEFAULT_STATE_DIR "/run/mls"
+
+/* A place in a config file; `file` points into config.files[] */
+struct pos {
+	const char *file;
+	int line, col; /* 1-based; 0 = unknown */
+};
+
+/* A NULL-terminated list of strings, with the position of each */
+struct strv {
+	char **v;
+	struct pos *pos;
+	int n;
+};
+
+/* command / hook / healthcheck exec: a list is exec'd directly, a string
+ * is run by /bin/sh -c (then argv = {"/bin/sh", "-c", STRING}) */
+struct command {
+	char **argv; /* NULL-terminated; NULL when unset */
+	int argc;
+	int shell;   /* 1 when given as a string */
+	struct pos pos;
+};
+
+enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NO };
+enum ready_mode { READY_NONE, READY_NOTIFY, READY_HEALTHY };
+enum dep_cond { DEP_STARTED, DEP_HEALTHY, DEP_COMPLETED };
+enum hc_kind { HC_NONE, HC_HTTP, HC_TCP, HC_EXEC };
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_format { LOGF_TEXT, LOGF_JSON };
+enum startup_mode { STARTUP_PARALLEL, STARTUP_SEQUENTIAL };
+
+#define PORT_NONE 0
+#define PORT_AUTO (-1)
+
+/* notify events, as a bit set */
+enum {
+	EV_CRASH = 1 << 0, EV_RESTART = 1 << 1, EV_UNHEALTHY = 1 << 2,
+	EV_FAILED = 1 << 3, EV_DEPLOYED = 1 << 4, EV_STARTED = 1 << 5,
+	EV_STOPPED = 1 << 6, EV_HEALTHY = 1 << 7,
+};
+
+struct notify_cfg {
+	char *url;      /* NULL = unset */
+	unsigned events;
+	struct pos pos;
+};
+
+struct dep {
+	char *name;
+	enum dep_cond cond;
+	struct pos pos;
+};
+
+struct healthcheck {
+	enum hc_kind kind;
+	char *http;          /* URL (may hold ${PORT}) */
+	char *tcp;           /* host:port */
+	struct command exec;
+	int64_t interval_ms, timeout_ms, start_period_ms;
+	int retries;
+	int restart;         /* bool */
+	struct pos pos;
+};
+
+/* limits.*: a field < 0 is unset */
+struct limits {
+	int64_t memory;  /* bytes, RLIMIT_AS */
+	double cpu;      /* cores; < 0 unset */
+	int64_t pids, nofile, core;
+	struct pos cpu_pos;
+};
+
+struct git_cfg {
+	char *url, *branch;
+	int64_t interval_ms;
+	int rollback;
+	struct pos pos;
+};
+
+struct service {
+	char *name;
+	struct pos pos;          /* of the name key */
+	struct command command;
+	char *working_dir;
+	struct strv environment; /* KEY=VALUE, in file order */
+	struct strv env_file;
+	char *user;              /* name or uid[:gid]; resolved at start */
+	int replicas;
+	int port;                /* PORT_NONE, PORT_AUTO or the first port */
+	struct pos port_pos;
+	enum restart_policy restart;
+	struct {
+		int64_t initial_ms, max_ms, reset_after_ms;
+		double factor;
+		int jitter_pct;
+	} backoff;
+	struct { int count; int64_t window_ms; } restart_limit;
+	int stop_signal;
+	int64_t stop_grace_ms;
+	struct dep *deps;
+	int ndeps;
+	struct healthcheck health;   /* kind HC_NONE when unset */
+	enum ready_mode ready;
+	struct pos ready_pos;
+	int ready_fd;
+	struct limits limits;
+	int nice;
+	int has_nice;
+	struct strv profiles;
+	struct strv watch;
+	struct git_cfg git;          /* url NULL when unset */
+	int critical;
+	struct command pre_start, post_stop;
+	struct notify_cfg notify;
+	struct { int64_t max_size; int keep; } log;
+	struct strv tags;
+	/* jobs */
+	char *schedule;              /* NULL: not a cron job */
+	struct cron cron;
+	int64_t timeout_ms;          /* 0 = none */
+	int runs;                    /* 0 = not a run-N job */
+	int is_job;                  /* schedule or runs */
+	int active;                  /* selected by the active profiles */
+	uint64_t hash;               /* of every field; equal hash = unchanged on reload */
+};
+
+struct http_cfg {
+	char *listen;      /* NULL = no dashboard */
+	char *tls_cert, *tls_key;
+	char *token_file, *token;
+	char *user;
+	struct pos pos;
+};
+
+struct config {
+	/* every file read, in order; struct pos.file points here */
+	char **files;
+	int nfiles;
+	char *state_dir, *log_dir;
+	enum log_level log_level;
+	enum log_format log_format;
+	struct strv include;
+	char *servers_dir;
+	struct pos servers_dir_pos;
+	enum startup_mode startup;
+	char *control_group;
+	struct http_cfg http;
+	struct notify_cfg notify;
+	struct service *svcs;
+	int nsvcs;
+	struct arena *arena;  /* owns every string and array above */
+};
+
+/* What the loader is asked to do */
+struct config_opts {
+	const char *const *profiles; /* active profiles, NULL-terminated or NULL */
+	/* environment lookup for ${VAR}; NULL = getenv */
+	const char *(*getenv)(const char *name, void *ctx);
+	void *getenv_ctx;
+	int check_commands;          /* warn when a command's program is not found */
+	/* severity for keys supervise does not implement yet:
+	 * DIAG_WARNING (validate) or DIAG_ERROR (supervise) */
+	enum diag_severity unsupported;
+};
+
+/* Load and check the config made of files[0..nfiles) merged in order
+ * (later files override keys of earlier ones, maps merge, lists replace).
+ * Fills *cfg even when there are errors (as far as it got).
+ * Returns 0 when no error diagnostics were added, -1 otherwise;
+ * d->io_error is set when a file could not be opened or read. */
+int config_load(struct config *cfg, const char *const *files, int nfiles,
+		const struct config_opts *opts, struct diags *d);
+
+/* The same on a buffer (for tests and the fuzzer); `name` is used in
+ * positions. Includes are resolved relative to the current directory. */
+int config_load_mem(struct config *cfg, const char *name, const char *data,
+		size_t len, const struct config_opts *opts, struct diags *d);
+
+void config_free(struct config *cfg);
+
+/* Find a service by name; NULL if none */
+struct service *config_find(const struct config *cfg, const char *name);
+
+/* Names for enums, for messages and status */
+const char *restart_name(enum restart_policy r);
+const char *ready_name(enum ready_mode r);
+const char *dep_cond_name(enum dep_cond c);
+
+#endif

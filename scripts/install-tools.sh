@@ -1,0 +1,200 @@
+#!/bin/sh
+# install-tools.sh GROUP...
+#
+# Make sure the tools a build step needs are there. Silent when they are.
+# Otherwise, as root: install them from Debian (apt-get), adding a deb-src
+# entry and foreign architectures when needed. Not root: print the exact
+# commands to run and exit 1.
+#
+# Groups (the Makefile asks only for what the current target needs):
+#   musl     musl-gcc                                  (make)
+#   deps     cmake, dpkg-source, xz, bzip2 and a deb-src index
+#            for `apt-get source`                      (the libraries)
+#   dev      gcc with ASan/UBSan                       (make dev)
+#   test     prove, file, nc                           (make test)
+#   aarch64  cross gcc + musl for arm64                (ARCH=aarch64)
+#   armhf    cross gcc + musl for armhf                (ARCH=armhf)
+#   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
+#   fuzz     clang + libFuzzer runtime                 (make fuzz)
+#   bench    /usr/bin/time                             (make bench)
+#   all      every group (CI)
+set -eu
+
+[ $# -gt 0 ] || { echo "usage: $0 GROUP..." >&2; exit 2; }
+
+pkgs=        # Debian packages to install
+archs=       # foreign architectures to add
+need_src=0   # a deb-src entry / source index is missing
+
+have() { command -v "$1" >/dev/null 2>&1; }
+want() { pkgs="$pkgs $*"; }
+
+# The libFuzzer runtime of the installed clang
+fuzzer_rt() {
+	d=$(clang -print-resource-dir 2>/dev/null) &&
+		[ -f "$d/lib/linux/libclang_rt.fuzzer-$(uname -m).a" ]
+}
+
+# `apt-get source` works once the source index knows a package
+have_src_index() { apt-cache showsrc zlib 2>/dev/null | grep -q '^Package:'; }
+
+foreign() { dpkg --print-foreign-architectures 2>/dev/null | grep -qx "$1"; }
+
+check() {
+	case $1 in
+	musl)
+		have musl-gcc || want musl-tools
+		have make || want make ;;
+	deps)
+		have cmake || want cmake
+		have dpkg-source || want dpkg-dev
+		have xz || want xz-utils
+		have bzip2 || want bzip2
+		have gcc || want gcc
+		have make || want make
+		have apt-get || { echo "install-tools: apt-get is needed" >&2; exit 1; }
+		have_src_index || need_src=1 ;;
+	dev)
+		have gcc || want gcc ;;
+	test)
+		have prove || want perl
+		have file || want file
+		have nc.openbsd || want netcat-openbsd ;;
+	aarch64)
+		have aarch64-linux-gnu-gcc || want gcc-aarch64-linux-gnu
+		if [ ! -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then
+			want musl-dev:arm64
+			foreign arm64 || archs="$archs arm64"
+		fi ;;
+	armhf)
+		have arm-linux-gnueabihf-gcc || want gcc-arm-linux-gnueabihf
+		if [ ! -f /usr/lib/arm-linux-musleabihf/musl-gcc.specs ]; then
+			want musl-dev:armhf
+			foreign armhf || archs="$archs armhf"
+		fi ;;
+	qemu)
+		{ have qemu-aarch64-static && have qemu-arm-static; } ||
+			want qemu-user-static ;;
+	fuzz)
+		have clang || want clang
+		{ have clang && fuzzer_rt; } || want libclang-rt-14-dev ;;
+	bench)
+		[ -x /usr/bin/time ] || want time ;;
+	all)
+		for g in musl deps dev test aarch64 armhf qemu fuzz bench; do
+			check $g
+		done ;;
+	*)
+		echo "install-tools: unknown group '$1'" >&2; exit 2 ;;
+	esac
+}
+
+for g in "$@"; do check "$g"; done
+# shellcheck disable=SC2086
+pkgs=$(printf '%s\n' $pkgs | sort -u | tr '\n' ' ' | sed 's/ *$//')
+[ -n "$pkgs$archs" ] || [ $need_src -eq 1 ] || exit 0
+
+# --- something is missing ---------------------------------------------------
+
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
+srcfile=/etc/apt/sources.list.d/mls-deb-src.sources
+
+# A deb-src twin of the machine's Debian "deb" entries (deb822 .sources files
+# and one-line .list files), in deb822 form.
+deb_src_entries() {
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk -v code="$codename" 'BEGIN { RS = ""; ORS = "\n\n" }
+			/(^|\n)Types:[^\n]*deb([ \t]|\n|$)/ &&
+			/(^|\n)URIs:[^\n]*debian/ && $0 ~ ("Suites:[^\n]*" code) {
+				out = ""
+				n = split($0, l, "\n")
+				for (i = 1; i <= n; i++) {
+					if (l[i] ~ /^#/) continue
+					if (l[i] ~ /^Types:/) l[i] = "Types: deb-src"
+					out = out l[i] "\n"
+				}
+				printf "%s\n", out
+			}' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		awk -v code="$codename" '$1 == "deb" && $0 ~ /debian/ && $0 ~ code {
+			# deb [opts] URI SUITE COMPONENT...
+			i = 2; signed = ""
+			if ($2 ~ /^\[/) {
+				for (; ; i++) {
+					o = $i; gsub(/[][]/, "", o)
+					if (o ~ /^signed-by=/) signed = substr(o, 11)
+					if ($i ~ /\]$/) break
+				}
+				i++
+			}
+			comps = ""
+			for (j = i + 2; j <= NF; j++) comps = comps " " $j
+			printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:%s\n", $i, $(i+1), comps
+			if (signed != "") printf "Signed-By: %s\n", signed
+			printf "\n"
+		}' "$f"
+	done
+}
+
+has_deb_src_entry() {
+	grep -rqsE '^[[:space:]]*(deb-src[[:space:]]|Types:.*deb-src)' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-tools: missing tools; as root, run:" >&2
+	if [ $need_src -eq 1 ] && ! has_deb_src_entry; then
+		echo "  # add a deb-src entry, e.g. $srcfile with:" >&2
+		deb_src_entries | sed 's/^/  #   /' >&2
+	fi
+	for a in $archs; do echo "  dpkg --add-architecture $a" >&2; done
+	echo "  apt-get update" >&2
+	[ -z "$pkgs" ] || echo "  apt-get install -y $pkgs" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [ $need_src -eq 1 ] && ! has_deb_src_entry; then
+	deb_src_entries >"$srcfile"
+	if [ ! -s "$srcfile" ]; then
+		rm -f "$srcfile"
+		echo "install-tools: found no Debian deb entry to copy as deb-src" >&2
+		exit 1
+	fi
+	echo "install-tools: added $srcfile" >&2
+fi
+for a in $archs; do
+	echo "install-tools: dpkg --add-architecture $a" >&2
+	dpkg --add-architecture "$a"
+done
+
+# One index may fail while a mirror syncs: go on with the rest.
+apt_update() {
+	echo "install-tools: apt-get update" >&2
+	apt-get update -q >/tmp/mls-apt-update.log 2>&1 ||
+		{ grep -E '^(E|W):' /tmp/mls-apt-update.log >&2 || true
+		  echo "install-tools: apt-get update reported errors; going on" >&2; }
+}
+apt_update
+# the source index is the one we cannot do without: one more try
+if [ $need_src -eq 1 ] && ! have_src_index; then
+	sleep 10
+	apt_update
+fi
+
+if [ -n "$pkgs" ]; then
+	echo "install-tools: apt-get install -y $pkgs" >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -q $pkgs >/tmp/mls-apt-install.log 2>&1 ||
+		{ tail -n 30 /tmp/mls-apt-install.log >&2
+		  echo "install-tools: apt-get install failed" >&2; exit 1; }
+fi
+
+if [ $need_src -eq 1 ] && ! have_src_index; then
+	echo "install-tools: still no source index after apt-get update" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,100 @@
+/* tap.h: a tiny TAP producer for the C unit tests (header only).
+ *
+ * Tests are tables; each row carries __LINE__ so that a failure names the
+ * line of its row:
+ *     tap_ok(got == want, c->line, "parse_size(\"%s\")", c->in);
+ *     ...
+ *     return tap_done();
+ * prints "ok N - DESC" or "not ok N - DESC (line L)", then the plan "1..N"
+ * at the end (allowed by TAP), and tap_done() returns the exit status:
+ * 0 when all passed, 1 otherwise.
+ *
+ * Everything is static so that each test program has its own copy and no
+ * symbol can clash with lib/. */
+#ifndef MLS_TAP_H
+#define MLS_TAP_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static struct {
+	int n;      /* results printed so far */
+	int failed; /* of which "not ok" */
+} tap_state;
+
+/* Prints a description: '#' (a TAP directive) and '\' are escaped and
+ * control bytes written as \xHH, so an input with a newline in it cannot
+ * break the stream. Long descriptions are cut at 511 bytes. */
+static inline void tap_vdesc(const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	for (const char *p = buf; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '#' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* One result; returns ok so a caller may print more on failure */
+__attribute__((format(printf, 3, 4)))
+static inline int tap_ok(int ok, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_state.n++;
+	if (!ok)
+		tap_state.failed++;
+	printf("%sok %d - ", ok ? "" : "not ", tap_state.n);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	if (!ok)
+		printf(" (line %d)", line);
+	putchar('\n');
+	fflush(stdout);
+	return ok;
+}
+
+/* A test that cannot run here (e.g. no tzdata); counts as passed */
+__attribute__((format(printf, 1, 2)))
+static inline void tap_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_state.n++;
+	printf("ok %d # SKIP ", tap_state.n);
+	va_start(ap, fmt);
+	tap_vdesc(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* A comment line, e.g. what a failed case got */
+__attribute__((format(printf, 1, 2)))
+static inline void tap_diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* Prints the plan; the exit status for main() */
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_state.n);
+	if (tap_state.failed)
+		tap_diag("%d of %d failed", tap_state.failed, tap_state.n);
+	return tap_state.failed ? 1 : 0;
+}
+
+#endif
