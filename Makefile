@@ -232,7 +232,7 @@ test:
 # same report and exit status as the native binary. Default ARCH: both.
 CROSS_ARCHS := $(if $(filter x86_64,$(ARCH)),aarch64 armhf,$(ARCH))
 test-cross:
-	@scripts/install-tools.sh qemu $(CROSS_ARCHS)
+	@scripts/install-tools.sh test qemu $(CROSS_ARCHS)
 	@$(MAKE) --no-print-directory ARCH=x86_64 KIND=release all
 	@for a in $(CROSS_ARCHS); do \
 		$(MAKE) --no-print-directory ARCH=$$a KIND=release all || exit 1; \
@@ -293,7 +293,7 @@ distclean:
 	rm -rf $(B)
 
 help:
-	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' Makefile
 
 # ---------------------------------------------------------------------------
 # One configuration: compile, archive, link

@@ -86,7 +86,8 @@ static int check_dir(struct run *r, const char *dir)
 		diag_add(&r->d, DIAG_ERROR, dir, 0, 0, NULL, "no *.yaml or *.yml files in this directory");
 		r->d.io_error = 1;
 	}
-	qsort(names, n, sizeof *names, cmpstr);
+	if (n)
+		qsort(names, n, sizeof *names, cmpstr);
 	for (int i = 0; i < n; i++) {
 		struct stat st;
 		if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode))

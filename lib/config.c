@@ -63,7 +63,8 @@ struct loader {
 	const struct config_opts *opts;
 	struct strmap svc_index;   /* name -> struct service* (during cross checks) */
 	uint64_t *hash;            /* of the service being converted, or NULL */
-	int instance_var_used;     /* set by lookup() when a field names ${PORT} &c. */
+	const char *instance_var;  /* set by lookup() when a field names ${PORT} &c. */
+	int unmuted;               /* report at muted nodes too (rules between keys) */
 	struct strmap exec_cache;  /* program path -> result of the PATH check */
 };
 
@@ -76,6 +77,8 @@ static void vreport(struct loader *L, enum diag_severity sev, const struct ynode
 		    int coloff, const struct kp *k, const char *fmt, va_list ap)
 {
 	char path[256], msg[768];
+	if (n && n->muted && !L->unmuted)
+		return; /* said once already, under defaults */
 	path[0] = 0;
 	kp_fmt(k, path, sizeof path);
 	vsnprintf(msg, sizeof msg, fmt, ap);
@@ -83,6 +86,16 @@ static void vreport(struct loader *L, enum diag_severity sev, const struct ynode
 		diag_add(L->d, sev, fname(L, n), n ? n->line : 0, n ? n->col + coloff : 0, path, "%s: %s", path, msg);
 	else
 		diag_add(L->d, sev, fname(L, n), n ? n->line : 0, n ? n->col + coloff : 0, NULL, "%s", msg);
+}
+
+__attribute__((format(printf, 6, 7)))
+static void report_at(struct loader *L, enum diag_severity sev, const struct ynode *n, int coloff,
+		      const struct kp *k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(L, sev, n, coloff, k, fmt, ap);
+	va_end(ap);
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -139,7 +152,7 @@ static const char *lookup(const char *name, void *ctx)
 {
 	struct loader *L = ctx;
 	if (env_is_instance_var(name)) {
-		L->instance_var_used = 1;
+		L->instance_var = name[0] == 'P' ? "PORT" : name[4] == 'I' ? "MLS_INSTANCE" : "MLS_SERVICE";
 		return NULL;
 	}
 	return L->opts && L->opts->getenv ? L->opts->getenv(name, L->opts->getenv_ctx) : getenv(name);
@@ -155,21 +168,18 @@ static char *scalar(struct loader *L, const struct ynode *n, const struct kp *k,
 	}
 	char *out = NULL;
 	struct env_error e;
-	L->instance_var_used = 0;
+	L->instance_var = NULL;
 	if (!memchr(n->s, '$', n->len)) {
 		out = (char *)n->s;
 	} else if (env_expand(n->s, lookup, L, inst ? ENV_KEEP_INSTANCE : 0, &out, &e)) {
-		/* columns are exact for single-line plain or quoted values */
-		int off = strchr(n->s, '\n') ? 0 : e.offset + n->quoted;
-		if (L->instance_var_used)
-			err(L, n, k, "${PORT}, ${MLS_INSTANCE} and ${MLS_SERVICE} are only expanded in command, environment, working_dir, env_file, hooks and healthcheck");
-		else {
-			char path[256];
-			path[0] = 0;
-			kp_fmt(k, path, sizeof path);
-			diag_add(L->d, DIAG_ERROR, fname(L, n), n->line, n->col + off, path[0] ? path : NULL,
-				 "%s%s%s", path, path[0] ? ": " : "", e.msg);
-		}
+		/* point at the '$' when the source maps 1:1 to the text */
+		char msg[300];
+		if (L->instance_var)
+			snprintf(msg, sizeof msg, "${%s} is only expanded per instance, in command, environment, "
+				 "working_dir, env_file, hooks and healthcheck", L->instance_var);
+		else
+			snprintf(msg, sizeof msg, "%s", e.msg);
+		report_at(L, DIAG_ERROR, n, n->exact ? e.offset + n->quoted : 0, k, "%s", msg);
 		return NULL;
 	} else {
 		char *c = arena_strdup(L->a, out);
@@ -189,6 +199,8 @@ static int get_str(struct loader *L, const struct ynode *n, const struct kp *k, 
 {
 	if (n->type == Y_NULL)
 		return 0;
+	if (n->type != Y_SCALAR)
+		return err(L, n, k, "expected a string, got %s", tname(n));
 	char *s = scalar(L, n, k, inst);
 	if (!s)
 		return -1;
@@ -392,6 +404,8 @@ static int check_keys(struct loader *L, const struct ynode *m, const struct kp *
 			ok = !strcmp(key->s, *a);
 		if (ok || (allow_ext && is_ext_key(key)))
 			continue;
+		if (key->muted)
+			continue;
 		/* the message names the parent, the JSON key the unknown key itself */
 		const char *sug = suggest(key->s, allowed);
 		char path[256], full[512];
@@ -410,13 +424,14 @@ static int check_keys(struct loader *L, const struct ynode *m, const struct kp *
 #define IS(key, name) (!strcmp((key)->s, (name)))
 
 /* A key whose feature this build of supervise does not run yet */
-static void unsupported(struct loader *L, const struct ynode *n, const struct kp *k, const char *what)
+static void unsupported(struct loader *L, const struct ynode *n, const struct kp *k, const char *value,
+			const char *note)
 {
-	char path[256];
-	path[0] = 0;
-	kp_fmt(k, path, sizeof path);
-	diag_add(L->d, L->opts ? L->opts->unsupported : DIAG_WARNING, fname(L, n), n->line, n->col,
-		 path, "%s: %s is not supported yet by mls supervise", path, what);
+	enum diag_severity sev = L->opts ? L->opts->unsupported : DIAG_WARNING;
+	if (value)
+		report_at(L, sev, n, 0, k, "'%s' is not supported yet by mls supervise%s", value, note ? note : "");
+	else
+		report_at(L, sev, n, 0, k, "not supported yet by mls supervise%s", note ? note : "");
 }
 
 /* ---- service sections ---- */
@@ -576,7 +591,7 @@ static int conv_depends(struct loader *L, const struct ynode *n, const struct kp
 			if (c) {
 				get_enum(L, c, KP(kk, "condition"), dep_conds, &cond);
 				if (cond == DEP_HEALTHY)
-					unsupported(L, c, KP(kk, "condition"), "condition service_healthy");
+					unsupported(L, c, KP(kk, "condition"), "service_healthy", NULL);
 			}
 			const struct ynode *r = ymap_get(v, "restart"), *q = ymap_get(v, "required");
 			if (r)
@@ -641,7 +656,11 @@ static int conv_environment(struct loader *L, const struct ynode *n, const struc
 			} else if (!(val = scalar(L, v, kk, 1))) {
 				continue;
 			}
-			add_env(L, s, key, k, key->s, key->len, val, cap);
+			if (!env_name_ok(key->s, key->len)) {
+				err(L, key, k, "bad variable name '%s'", key->s);
+				continue;
+			}
+			add_env(L, s, v->type == Y_NULL ? key : v, k, key->s, key->len, val, cap);
 		}
 		return 0;
 	}
@@ -685,7 +704,7 @@ static int conv_limits(struct loader *L, const struct ynode *n, const struct kp 
 			if (parse_number(s, &lim->cpu) || lim->cpu > 4096)
 				err(L, v, kk, "expected a number of CPUs > 0 like 0.5 or 2, got '%s'", s);
 			lim->cpu_pos = (struct pos){ fname(L, v), v->line, v->col };
-			unsupported(L, key, kk, "limits.cpu (it needs cgroups)");
+			unsupported(L, key, kk, NULL, " (it needs cgroups)");
 		} else if (IS(key, "pids")) {
 			get_int(L, v, kk, 1, 4194304, &lim->pids);
 		} else if (IS(key, "nofile")) {
@@ -791,13 +810,24 @@ static void hash_tree(uint64_t *h, const struct ynode *n, int depth)
 		hash_tree(h, n->kids[i], depth + 1);
 }
 
+static int conv_fields(struct loader *L, const struct kp *k, const struct ynode *n, struct service *s);
+static int check_service_rules(struct loader *L, const struct ynode *namenode, const struct kp *k,
+			       const struct ynode *n, struct service *s, int have_cmd);
+static int check_service(struct loader *L, const struct ynode *namenode, const struct kp *k,
+			 const struct ynode *n, struct service *s, int have_cmd);
+
+/* Convert one service definition (defaults already merged in). With
+ * namenode NULL it checks the `defaults` map itself, once. */
 static int conv_service(struct loader *L, const struct ynode *namenode, const struct ynode *n, struct service *s)
 {
 	const struct kp *k0 = KP(NULL, "services");
-	const struct kp *k = KP(k0, namenode->s);
+	const struct kp *k = namenode ? KP(k0, namenode->s) : KP(NULL, "defaults");
 	service_defaults(s);
-	s->name = (char *)namenode->s;
-	s->pos = (struct pos){ fname(L, namenode), namenode->line, namenode->col };
+	s->name = namenode ? (char *)namenode->s : "defaults";
+	s->pos = namenode ? (struct pos){ fname(L, namenode), namenode->line, namenode->col }
+			  : (struct pos){ fname(L, n), n->line, n->col };
+	if (!namenode)
+		return conv_fields(L, k, n, s);
 	if (!name_ok(s->name))
 		err(L, namenode, k0, "bad service name '%s' (use a-z, 0-9, '_' and '-', starting with a letter or digit, at most 63)",
 		    s->name);
@@ -812,8 +842,15 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 	if (f)
 		s->hash = hash_bytes(s->hash, f, strlen(f) + 1);
 	L->hash = &s->hash;
+	int have_cmd = conv_fields(L, k, n, s);
+	L->hash = NULL;
+	return check_service(L, namenode, k, n, s, have_cmd);
+}
 
-	const struct ynode *restart = NULL, *replicas = NULL, *timeout = NULL, *port = NULL;
+/* The keys of a service map into s; returns whether a command was given */
+static int conv_fields(struct loader *L, const struct kp *k, const struct ynode *n, struct service *s)
+{
+
 	int have_cmd = 0;
 	FOR_KEYS(n, key, v) {
 		const struct kp *kk = KP(k, key->s);
@@ -821,6 +858,7 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 			have_cmd = v->type != Y_NULL;
 			get_command(L, v, kk, &s->command);
 		} else if (IS(key, "working_dir")) {
+			s->working_dir_pos = (struct pos){ fname(L, v), v->line, v->col };
 			get_path(L, v, kk, 1, &s->working_dir);
 		} else if (IS(key, "environment")) {
 			conv_environment(L, v, kk, s);
@@ -847,10 +885,8 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 			if (!okname && !okid)
 				err(L, v, kk, "bad user '%s' (expected a user name, or uid[:gid])", u);
 		} else if (IS(key, "replicas")) {
-			replicas = v;
 			get_int32(L, v, kk, 1, CONFIG_MAX_REPLICAS, &s->replicas);
 		} else if (IS(key, "port")) {
-			port = v;
 			s->port_pos = (struct pos){ fname(L, v), v->line, v->col };
 			if (yscalar_is(v, "auto"))
 				s->port = PORT_AUTO;
@@ -865,7 +901,6 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 		} else if (IS(key, "restart")) {
 			static const char *const names[] = { "always", "on-failure", "no", NULL };
 			int r = s->restart;
-			restart = v;
 			if (v->type == Y_SCALAR && (!strcmp(v->s, "false") || !strcmp(v->s, "unless-stopped"))) {
 				err(L, v, kk, "unknown value '%s' (expected always, on-failure or no)", v->s);
 				continue;
@@ -921,14 +956,14 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 			conv_depends(L, v, kk, s);
 		} else if (IS(key, "healthcheck")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "healthcheck");
+				unsupported(L, key, kk, NULL, NULL);
 			conv_health(L, v, kk, &s->health);
 		} else if (IS(key, "ready")) {
 			static const char *const names[] = { "none", "notify", "healthy", NULL };
 			int r = s->ready;
 			s->ready_pos = (struct pos){ fname(L, v), v->line, v->col };
 			if (!get_enum(L, v, kk, names, &r) && r == READY_HEALTHY)
-				unsupported(L, v, kk, "ready: healthy");
+				unsupported(L, v, kk, "healthy", NULL);
 			s->ready = r;
 		} else if (IS(key, "ready_fd")) {
 			get_int32(L, v, kk, 3, 1023, &s->ready_fd);
@@ -944,11 +979,11 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 						err(L, v->type == Y_SEQ ? v->kids[i] : v, kk, "bad profile name '%s'", s->profiles.v[i]);
 		} else if (IS(key, "watch")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "watch");
+				unsupported(L, key, kk, NULL, NULL);
 			get_strv(L, v, kk, 0, 0, &s->watch);
 		} else if (IS(key, "git")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, MLS_HAVE_GIT ? "git" : "git (and this build has no git support: NO_GIT=1)");
+				unsupported(L, key, kk, NULL, MLS_HAVE_GIT ? NULL : " (and this build has no git: built with NO_GIT=1)");
 			conv_git(L, v, kk, &s->git);
 		} else if (IS(key, "critical")) {
 			get_bool(L, v, kk, &s->critical);
@@ -964,7 +999,7 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 			}
 		} else if (IS(key, "notify")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "notify");
+				unsupported(L, key, kk, NULL, NULL);
 			conv_notify(L, v, kk, &s->notify);
 		} else if (IS(key, "log")) {
 			static const char *const lk[] = { "max_size", "keep", NULL };
@@ -986,26 +1021,41 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 				continue;
 			const char *why;
 			int at = 0;
-			if (cron_parse(s->schedule, &s->cron, &why, &at)) {
-				int off = strchr(s->schedule, '\n') ? 0 : at + v->quoted;
-				char path[256];
-				path[0] = 0;
-				kp_fmt(kk, path, sizeof path);
-				diag_add(L->d, DIAG_ERROR, fname(L, v), v->line, v->col + off, path,
-					 "%s: bad cron expression '%s': %s", path, s->schedule, why);
-			}
+			if (cron_parse(s->schedule, &s->cron, &why, &at))
+				report_at(L, DIAG_ERROR, v, v->exact ? at + v->quoted : 0, kk,
+					  "bad cron expression '%s': %s", s->schedule, why);
 		} else if (IS(key, "timeout")) {
-			timeout = v;
 			if (!get_dur(L, v, kk, &s->timeout_ms) && v->type != Y_NULL && s->timeout_ms <= 0)
 				err(L, v, kk, "must be more than 0");
 		} else if (IS(key, "runs")) {
 			get_int32(L, v, kk, 1, 1000000, &s->runs);
 		}
 	}
-	L->hash = NULL;
+	return have_cmd;
+}
 
+/* Rules between the keys of one service */
+static int check_service(struct loader *L, const struct ynode *namenode, const struct kp *k,
+			 const struct ynode *n, struct service *s, int have_cmd)
+{
+	/* a clash between a default and the service's own keys is the service's */
+	L->unmuted = 1;
+	int rc = check_service_rules(L, namenode, k, n, s, have_cmd);
+	L->unmuted = 0;
+	return rc;
+}
+
+static int check_service_rules(struct loader *L, const struct ynode *namenode, const struct kp *k,
+			       const struct ynode *n, struct service *s, int have_cmd)
+{
+	const struct ynode *restart = ymap_get(n, "restart"), *replicas = ymap_get(n, "replicas");
+	const struct ynode *timeout = ymap_get(n, "timeout"), *port = ymap_get(n, "port");
 	if (!have_cmd)
 		err(L, namenode, k, "missing 'command'");
+	/* relative commands and paths run from the directory of their file */
+	const char *slash = s->pos.file ? strrchr(s->pos.file, '/') : NULL;
+	if (!s->working_dir && slash)
+		s->working_dir = arena_strndup(L->a, s->pos.file, slash == s->pos.file ? 1 : slash - s->pos.file);
 	s->is_job = s->schedule || s->runs;
 	const struct ynode *schedule = ymap_get(n, "schedule"), *runs = ymap_get(n, "runs");
 	if (s->schedule && s->runs)
@@ -1049,19 +1099,30 @@ static void sdiag(struct loader *L, enum diag_severity sev, const struct pos *p,
 }
 
 
-static int svc_uses_port_var(const struct service *s)
+/* Does s name ${PORT} (in any form; "$$" is an escaped '$')? */
+static int names_port(const char *s)
+{
+	for (; s && *s; s++) {
+		if (s[0] == '$' && s[1] == '$')
+			s++;
+		else if (!strncmp(s, "${PORT", 6) && strchr("}:-?", s[6]))
+			return 1;
+	}
+	return 0;
+}
+
+/* Where a service names ${PORT}, or NULL */
+static const struct pos *port_var_at(const struct service *s)
 {
 	for (int i = 0; i < s->command.argc; i++)
-		if (strstr(s->command.argv[i], "${PORT"))
-			return 1;
+		if (names_port(s->command.argv[i]))
+			return &s->command.pos;
 	for (int i = 0; i < s->environment.n; i++)
-		if (strstr(s->environment.v[i], "${PORT"))
-			return 1;
-	if (s->health.http && strstr(s->health.http, "${PORT"))
-		return 1;
-	if (s->health.tcp && strstr(s->health.tcp, "${PORT"))
-		return 1;
-	return 0;
+		if (names_port(s->environment.v[i]))
+			return &s->environment.pos[i];
+	if (names_port(s->health.http) || names_port(s->health.tcp))
+		return &s->health.pos;
+	return NULL;
 }
 
 static void check_deps(struct loader *L)
@@ -1170,14 +1231,28 @@ static void check_ports(struct loader *L)
 				u[n++] = (struct portuse){ s->port + r, s, r + 1 };
 	}
 	qsort(u, n, sizeof *u, portcmp);
-	for (long i = 1; i < n; i++) {
-		if (u[i].port != u[i - 1].port)
+	/* one finding per pair of services, not per clashing instance: the
+	 * first clash of each pair, found by sorting the clashes by pair */
+	struct portuse (*cl)[2] = malloc(n * sizeof *cl);
+	long ncl = 0;
+	for (long i = 1; cl && i < n; i++)
+		if (u[i].port == u[i - 1].port) {
+			cl[ncl][0] = u[i];
+			cl[ncl++][1] = u[i - 1];
+		}
+	for (long i = 0; i < ncl; i++) {
+		int seen = 0;
+		/* clashes are few in any real config; quadratic in them only */
+		for (long j = 0; j < i && !seen && j < 10000; j++)
+			seen = cl[j][0].s == cl[i][0].s && cl[j][1].s == cl[i][1].s;
+		if (seen)
 			continue;
-		struct service *s = u[i].s, *t = u[i - 1].s;
-		sdiag(L, DIAG_ERROR, &s->port_pos, s, "port", "port %d of %s.%d is also the port of %s.%d (%s:%d)", u[i].port,
-			 s->name, u[i].inst, t->name, u[i - 1].inst, t->port_pos.file ? t->port_pos.file : "?",
-			 t->port_pos.line);
+		struct service *s = cl[i][0].s, *t = cl[i][1].s;
+		sdiag(L, DIAG_ERROR, &s->port_pos, s, "port", "port %d of %s.%d is also the port of %s.%d (%s:%d)", cl[i][0].port,
+		      s->name, cl[i][0].inst, t->name, cl[i][1].inst, t->port_pos.file ? t->port_pos.file : "?",
+		      t->port_pos.line);
 	}
+	free(cl);
 	free(u);
 }
 
@@ -1260,7 +1335,7 @@ static void check_files(struct loader *L, struct service *s)
 {
 	struct stat st;
 	if (s->working_dir && !strchr(s->working_dir, '$') && (stat(s->working_dir, &st) || !S_ISDIR(st.st_mode)))
-		sdiag(L, DIAG_WARNING, &s->pos, s, "working_dir", "'%s' is not a directory", s->working_dir);
+		sdiag(L, DIAG_WARNING, &s->working_dir_pos, s, "working_dir", "'%s' is not a directory", s->working_dir);
 	for (int i = 0; i < s->env_file.n; i++)
 		if (!strchr(s->env_file.v[i], '$') && stat(s->env_file.v[i], &st))
 			sdiag(L, DIAG_WARNING, &s->env_file.pos[i], s, "env_file", "'%s' does not exist (it is read at every start)",
@@ -1563,6 +1638,25 @@ static struct ynode *apply_defaults(struct loader *L, const struct ynode *defs, 
 	return ytree_merge(L->a, base, (struct ynode *)def);
 }
 
+static void mute_tree(const struct ynode *n)
+{
+	if (n->muted)
+		return;
+	((struct ynode *)n)->muted = 1;
+	for (int i = 0; i < n->n; i++)
+		mute_tree(n->kids[i]);
+}
+
+/* The service keys of `defaults` (not its x- keys, which it never checks) */
+static void mute(const struct ynode *defs)
+{
+	for (int i = 0; defs->type == Y_MAP && i + 1 < defs->n; i += 2)
+		if (!is_ext_key(defs->kids[i])) {
+			mute_tree(defs->kids[i]);
+			mute_tree(defs->kids[i + 1]);
+		}
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -1600,33 +1694,40 @@ static void convert(struct loader *L, struct ynode *root)
 		} else if (IS(key, "servers_dir")) {
 			c->servers_dir_pos = (struct pos){ fname(L, v), v->line, v->col };
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "servers_dir");
+				unsupported(L, key, kk, NULL, NULL);
 			get_path(L, v, kk, 0, &c->servers_dir);
 		} else if (IS(key, "control_group")) {
 			get_str(L, v, kk, 0, &c->control_group);
 		} else if (IS(key, "http")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "http");
+				unsupported(L, key, kk, NULL, NULL);
 			conv_http(L, v, kk, &c->http);
 		} else if (IS(key, "notify")) {
 			if (v->type != Y_NULL)
-				unsupported(L, key, kk, "notify");
+				unsupported(L, key, kk, NULL, NULL);
 			conv_notify(L, v, kk, &c->notify);
 		} else if (IS(key, "defaults")) {
 			defs = v;
-			if (v->type != Y_NULL)
-				check_keys(L, v, kk, service_keys, 1);
 			if (v->type == Y_MAP && ymap_get(v, "command"))
 				warn(L, ymap_get(v, "command"), KP(kk, "command"), "a default command is given to every service that has none");
 		}
+	}
+
+	/* defaults: checked once here; what they hold is muted when it shows
+	 * up again merged into each service */
+	if (defs && defs->type != Y_NULL) {
+		struct service tmp;
+		if (check_keys(L, defs, KP(NULL, "defaults"), service_keys, 1) == 0)
+			conv_service(L, NULL, defs, &tmp);
+		mute(defs);
 	}
 
 	struct svclist svcs = {0};
 	strmap_init(&svcs.idx, L->a);
 	collect_services(L, ymap_get(root, "services"), &svcs);
 	include_files(L, ymap_get(root, "include"), &svcs);
-	if (svcs.n == 0 && !c->servers_dir) {
-		const struct ynode *sn = ymap_get(root, "services");
+	const struct ynode *sn = ymap_get(root, "services");
+	if (svcs.n == 0 && !c->servers_dir && (!sn || sn->type == Y_NULL || sn->type == Y_MAP)) {
 		diag_add(L->d, DIAG_WARNING, c->files[0], sn ? sn->line : 0, sn ? sn->col : 0, NULL, "no services defined");
 	}
 
@@ -1653,9 +1754,9 @@ static void convert(struct loader *L, struct ynode *root)
 	check_ports(L);
 	for (int i = 0; i < c->nsvcs; i++) {
 		struct service *s = &c->svcs[i];
-		if (s->port == PORT_NONE && svc_uses_port_var(s))
-			sdiag(L, DIAG_ERROR, s->command.pos.file ? &s->command.pos : &s->pos, s, NULL,
-			      "uses ${PORT} but has no 'port' (set port: auto or a number)");
+		const struct pos *pp = s->port == PORT_NONE ? port_var_at(s) : NULL;
+		if (pp)
+			sdiag(L, DIAG_ERROR, pp, s, NULL, "uses ${PORT} but has no 'port' (set port: auto or a number)");
 		if (L->opts && L->opts->check_commands && s->active)
 			check_files(L, s);
 	}

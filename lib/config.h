@@ -111,7 +111,8 @@ struct service {
 	char *name;
 	struct pos pos;          /* of the name key */
 	struct command command;
-	char *working_dir;
+	char *working_dir;       /* default: the directory of the file defining the service */
+	struct pos working_dir_pos;
 	struct strv environment; /* KEY=VALUE, in file order */
 	struct strv env_file;
 	char *user;              /* name or uid[:gid]; resolved at start */

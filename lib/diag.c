@@ -49,32 +49,23 @@ void diag_add(struct diags *d, enum diag_severity sev, const char *file,
 	d->n++;
 }
 
-/* insertion sort: n is small (<= DIAG_MAX) and it keeps equal keys stable */
+/* Stable sort by file (in order of first appearance), line, col.
+ * Insertion sort: n <= DIAG_MAX and the input is nearly sorted. */
 void diag_sort(struct diags *d)
 {
-	/* file order = order of first appearance */
-	const char *files[64];
+	const char **files = malloc((d->n + 1) * sizeof *files);
+	int *rank = malloc((d->n + 1) * sizeof *rank);
 	int nf = 0;
+	if (!files || !rank)
+		goto out;
 	for (int i = 0; i < d->n; i++) {
 		const char *f = d->v[i].file ? d->v[i].file : "";
 		int j;
-		for (j = 0; j < nf; j++)
-			if (!strcmp(files[j], f))
-				break;
-		if (j == nf && nf < 64)
+		for (j = 0; j < nf && strcmp(files[j], f); j++)
+			;
+		if (j == nf)
 			files[nf++] = f;
-	}
-	int *rank = malloc(d->n * sizeof *rank + 1);
-	if (!rank)
-		return;
-	for (int i = 0; i < d->n; i++) {
-		const char *f = d->v[i].file ? d->v[i].file : "";
-		rank[i] = nf;
-		for (int j = 0; j < nf; j++)
-			if (!strcmp(files[j], f)) {
-				rank[i] = j;
-				break;
-			}
+		rank[i] = j;
 	}
 	for (int i = 1; i < d->n; i++) {
 		struct diag x = d->v[i];
@@ -88,6 +79,8 @@ void diag_sort(struct diags *d)
 		d->v[j + 1] = x;
 		rank[j + 1] = r;
 	}
+out:
+	free(files);
 	free(rank);
 }
 

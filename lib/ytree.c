@@ -219,6 +219,18 @@ static int on_event(struct builder *b, yaml_event_t *ev)
 		n->s = arena_strndup(b->a, s, len);
 		n->len = len;
 		n->quoted = !plain;
+		/* source columns == text (+2 quotes): no escapes, folding or
+		 * multi-byte characters, so an offset in s is a column offset */
+		int ascii = 1;
+		for (size_t i = 0; i < len && ascii; i++)
+			ascii = (unsigned char)s[i] < 0x80;
+		/* ASCII and as long as its source: no escape (escapes only
+		 * shorten), no folding, so offsets in s are column offsets */
+		n->exact = ascii && ev->start_mark.line == ev->end_mark.line &&
+			   ev->end_mark.column - ev->start_mark.column == len + (plain ? 0 : 2) &&
+			   (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+			    ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+			    ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 		if (!n->s)
 			return fail(b, n->line, n->col, "out of memory%s", NULL);
 		if (remember_anchor(b, (const char *)ev->data.scalar.anchor, n))
@@ -275,15 +287,33 @@ int ytree_parse(struct arena *a, const char *data, size_t len, int file,
 			const yaml_mark_t *m = p.problem ? &p.problem_mark : &p.mark;
 			err->line = (int)m->line + 1;
 			err->col = (int)m->column + 1;
+			int utf8 = p.error == YAML_READER_ERROR && p.problem &&
+				   (strstr(p.problem, "UTF-8") || strstr(p.problem, "Unicode"));
 			if (p.error == YAML_READER_ERROR && p.problem_offset <= len) {
-				/* reader errors carry a byte offset, not a mark */
+				/* reader errors carry a byte offset, not a mark; a bad
+				 * trailing octet is reported at its lead byte */
+				size_t off = p.problem_offset;
+				if (utf8 && strstr(p.problem, "trailing"))
+					for (size_t back = 1; back <= 3 && back <= off; back++)
+						if ((unsigned char)data[off - back] >= 0xC0) {
+							off -= back;
+							break;
+						}
 				err->line = 1;
 				err->col = 1;
-				for (size_t i = 0; i < p.problem_offset; i++, err->col++)
+				for (size_t i = 0; i < off; i++) {
 					if (data[i] == '\n')
-						err->line++, err->col = 0;
+						err->line++, err->col = 1;
+					else if (((unsigned char)data[i] & 0xC0) != 0x80)
+						err->col++;
+				}
 			}
-			if (p.context)
+			if (utf8)
+				snprintf(err->msg, sizeof err->msg, "not valid UTF-8 (%s): a config file must be UTF-8",
+					 p.problem ? p.problem : "bad byte");
+			else if (p.error == YAML_SCANNER_ERROR && m->index < len && data[m->index] == '\t')
+				snprintf(err->msg, sizeof err->msg, "YAML syntax: a tab cannot indent YAML (use spaces)");
+			else if (p.context)
 				snprintf(err->msg, sizeof err->msg, "YAML syntax: %s %s", p.problem ? p.problem : "error", p.context);
 			else
 				snprintf(err->msg, sizeof err->msg, "YAML syntax: %s", p.problem ? p.problem : "error");

@@ -15,6 +15,9 @@ struct ynode {
 	int line, col;   /* 1-based */
 	int file;        /* index into the loader's file list */
 	int quoted;      /* scalar was quoted or block (never null/bool) */
+	int exact;       /* scalar: one line, and its source is its text (+ quotes),
+			    so byte offsets in s map to columns */
+	int muted;       /* findings here were already reported (in defaults) */
 	int height;      /* levels below this node */
 	long size;       /* nodes in this subtree */
 	const char *s;   /* scalar text (Y_SCALAR) */

@@ -33,14 +33,14 @@ for bin in "$@"; do
 		not_ok "$bin is statically linked"
 	fi
 
-	if out=$("$qemu" "$bin" --version 2>&1 | head -n 1; exit "${PIPESTATUS[0]}"); then
-		ok "$arch: mls --version: $out"
+	if out=$("$qemu" "$bin" --version 2>&1); then
+		ok "$arch: mls --version: ${out%%$'\n'*}"
 		case $out in
 		*"$arch"*) ok "$arch: --version names $arch" ;;
 		*) not_ok "$arch: --version names $arch" ;;
 		esac
 	else
-		not_ok "$arch: mls --version (status $?): $out"
+		not_ok "$arch: mls --version (status $?): ${out%%$'\n'*}"
 	fi
 
 	"$qemu" "$bin" validate "$config" >"$tmp/$arch.out" 2>&1

@@ -9,6 +9,10 @@
  * at the end (allowed by TAP), and tap_done() returns the exit status:
  * 0 when all passed, 1 otherwise.
  *
+ * A known problem (reported, not fixed yet) is marked with tap_todo(REASON)
+ * before its result: it prints "# TODO REASON" and a failure does not count
+ * (prove reports it as "TODO passed" once it is fixed: remove the mark).
+ *
  * Everything is static so that each test program has its own copy and no
  * symbol can clash with lib/. */
 #ifndef MLS_TAP_H
@@ -18,9 +22,16 @@
 #include <stdio.h>
 
 static struct {
-	int n;      /* results printed so far */
-	int failed; /* of which "not ok" */
+	int n;            /* results printed so far */
+	int failed;       /* of which "not ok" (TODO results not counted) */
+	const char *todo; /* reason the next result is a TODO, or NULL */
 } tap_state;
+
+/* The next result is a known problem; NULL or "" for none */
+static inline void tap_todo(const char *reason)
+{
+	tap_state.todo = reason && *reason ? reason : NULL;
+}
 
 /* Prints a description: '#' (a TAP directive) and '\' are escaped and
  * control bytes written as \xHH, so an input with a newline in it cannot
@@ -46,9 +57,11 @@ __attribute__((format(printf, 3, 4)))
 static inline int tap_ok(int ok, int line, const char *fmt, ...)
 {
 	va_list ap;
+	const char *todo = tap_state.todo;
 
+	tap_state.todo = NULL;
 	tap_state.n++;
-	if (!ok)
+	if (!ok && !todo)
 		tap_state.failed++;
 	printf("%sok %d - ", ok ? "" : "not ", tap_state.n);
 	va_start(ap, fmt);
@@ -56,6 +69,13 @@ static inline int tap_ok(int ok, int line, const char *fmt, ...)
 	va_end(ap);
 	if (!ok)
 		printf(" (line %d)", line);
+	if (todo) {
+		/* the reason as a directive: '#' and control bytes left out */
+		fputs(" # TODO ", stdout);
+		for (const char *p = todo; *p; p++)
+			if (*p != '#' && (unsigned char)*p >= 0x20)
+				putchar(*p);
+	}
 	putchar('\n');
 	fflush(stdout);
 	return ok;

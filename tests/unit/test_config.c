@@ -117,7 +117,7 @@ static const struct dcase dcases[] = {
 
 	/* YAML level */
 	{ __LINE__, "services:\n  web:\n    command: [a, b\n", 1, 0, "YAML syntax: did not find expected ',' or ']'", 4, 1, "" },
-	{ __LINE__, "services:\n\tweb:\n", 1, 0, "YAML syntax:", 2, 1, "" },
+	{ __LINE__, "services:\n\tweb:\n", 1, 0, "YAML syntax: a tab cannot indent YAML (use spaces)", 2, 1, "" },
 	{ __LINE__, SVC "    command: ls\n", 1, 0, "duplicate key 'command' (first at line 3:5)", 4, 5, "" },
 	{ __LINE__, SVC "---\nservices: {}\n", 1, 0, "more than one YAML document", 4, 1, "" },
 	{ __LINE__, "- a\n- b\n", 1, 0, "expected a mapping of keys at the top level, got a list", 1, 1, "" },
@@ -126,8 +126,7 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "? [a]\n: b\n", 1, 0, "a mapping key must be a plain value, not a list", 1, 3, "" },
 	{ __LINE__, "x: &a {b: 1}\ny: {<<: [*a, 1]}\n", 1, 0, "'<<' needs one mapping or a list of mappings", 2, 14, "" },
 	{ __LINE__, "services:\n  web:\n    command: [\"a\\0b\"]\n", 1, 0, "a value holds a NUL character", 3, 15, "" },
-	{ __LINE__, "a: \x80\n", 1, 0, "YAML syntax: invalid leading UTF-8 octet", 1, 4, "" },
-	{ __LINE__, "a: \x01\n", 1, 0, "YAML syntax: control characters are not allowed", 1, 4, "" },
+	{ __LINE__, "a: \x80\n", 1, 0, "not valid UTF-8 (invalid leading UTF-8 octet): a config file must be UTF-8", 1, 4, "" },
 	{ __LINE__, "x: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
 	  1, 0, "nesting deeper than 64 levels", 1, 67, "" },
 	{ __LINE__, "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
@@ -146,10 +145,10 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    healthcheck: {exec: x, intervl: 1s}\n", 1, 1, "services.web.healthcheck: unknown key 'intervl' (did you mean 'interval'?)", 4, 28, "services.web.healthcheck.intervl" },
 
 	/* types */
-	{ __LINE__, "services: [web]\n", 1, -1, "services: expected a mapping of service names, got a list", 1, 11, "services" },
+	{ __LINE__, "services: [web]\n", 1, 0, "services: expected a mapping of service names, got a list", 1, 11, "services" },
 	{ __LINE__, "services:\n  web: ls\n", 1, 0, "services.web: expected a mapping, got a value", 2, 8, "services.web" },
 	{ __LINE__, SVC "    log: [a]\n", 1, 0, "services.web.log: expected a mapping, got a list", 4, 10, "services.web.log" },
-	{ __LINE__, SVC "    working_dir: {a: b}\n", 1, 0, "services.web.working_dir: expected a", 4, 18, "services.web.working_dir" },
+	{ __LINE__, SVC "    working_dir: {a: b}\n", 1, 0, "services.web.working_dir: expected a string, got a mapping", 4, 18, "services.web.working_dir" },
 	{ __LINE__, SVC "    tags: {a: b}\n", 1, 0, "expected a string or a list of strings, got a mapping", 4, 11, "services.web.tags" },
 	{ __LINE__, SVC "    environment: A=1\n", 1, 0, "expected a mapping or a list of KEY=VALUE, got a value", 4, 18, "services.web.environment" },
 	{ __LINE__, "services:\n  web:\n    command: {a: b}\n", 1, 0, "expected a command: a string (run by /bin/sh -c) or a list, got a mapping", 3, 14, "services.web.command" },
@@ -225,7 +224,7 @@ static const struct dcase dcases[] = {
 
 	/* URLs and addresses */
 	{ __LINE__, SVC "    healthcheck: {http: \"localhost:80/\"}\n", 1, 1, "bad URL 'localhost:80/' (expected http://HOST[:PORT]/PATH)", 4, 25, "services.web.healthcheck.http" },
-	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"http://127.0.0.1:${PORT}/h\"}\n", 0, 1, "healthcheck is not supported yet by mls supervise", 5, 5, "services.web.healthcheck" },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"http://127.0.0.1:${PORT}/h\"}\n", 0, 1, "services.web.healthcheck: not supported yet by mls supervise", 5, 5, "services.web.healthcheck" },
 	{ __LINE__, SVC "    healthcheck: {tcp: \"localhost\"}\n", 1, 1, "bad address 'localhost' (expected HOST:PORT)", 4, 24, NULL },
 	{ __LINE__, SVC "    healthcheck: {tcp: \"[::1]:80\"}\n", 0, 1, NULL, 0, 0, NULL },
 	{ __LINE__, "notify: {url: \"ftp://x/\"}\n" SVC, 1, 1, "notify.url: bad URL 'ftp://x/'", 1, 15, "notify.url" },
@@ -251,7 +250,6 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    runs: 1\n    ready: notify\n", 1, 0, "a job ('runs') has no readiness; remove 'ready'", 5, 12, "services.web.ready" },
 	{ __LINE__, SVC "    ready: healthy\n", 1, 1, "'ready: healthy' needs a 'healthcheck'", 4, 12, "services.web.ready" },
 	{ __LINE__, "defaults: {restart: always}\n" SVC "    runs: 1\n", 0, 0, NULL, 0, 0, NULL },
-	{ __LINE__, "defaults: {replicas: 2}\n" SVC "    schedule: \"@daily\"\n", 1, 0, "'replicas' greater than 1 and 'schedule'", 1, 22, "services.web.replicas" },
 
 	/* dependencies */
 	{ __LINE__, SVC "    depends_on: [db]\n", 1, 0, "services.web.depends_on: unknown service 'db'", 4, 18, "services.web.depends_on" },
@@ -262,7 +260,7 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "services:\n  a: {command: x, depends_on: [b]}\n  b: {command: x, depends_on: [a]}\n",
 	  1, 0, "dependency cycle: a -> b -> a", 3, 32, NULL },
 	{ __LINE__, "services:\n  a: {command: x, depends_on: [b, c]}\n  b: {command: x, depends_on: [c]}\n  c: {command: x}\n", 0, 0, NULL, 0, 0, NULL },
-	{ __LINE__, SVC "    depends_on: {db: {condition: service_healthy}}\n  db: {command: x}\n", 0, 1, "condition service_healthy is not supported yet", 4, 34, "services.web.depends_on.db.condition" },
+	{ __LINE__, SVC "    depends_on: {db: {condition: service_healthy}}\n  db: {command: x}\n", 0, 1, "services.web.depends_on.db.condition: 'service_healthy' is not supported yet by mls supervise", 4, 34, "services.web.depends_on.db.condition" },
 	{ __LINE__, SVC "    depends_on: {db: {condition: service_ready}}\n  db: {command: x}\n", 1, 0, "unknown value 'service_ready'", 4, 34, NULL },
 	{ __LINE__, SVC "    depends_on: {db: {restart: true}}\n  db: {command: x}\n", 1, 0, "is a docker compose option mls does not have", 4, 32, "services.web.depends_on.db.restart" },
 	{ __LINE__, SVC "    depends_on: {db: {condition: service_completed_successfully}}\n  db: {command: x}\n",
@@ -273,6 +271,8 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "services:\n  a: {command: x, port: 8080}\n  b: {command: x, port: 8080}\n", 1, 0, "port 8080 of b.1 is also the port of a.1 (test.yaml:2)", 3, 25, "services.b.port" },
 	{ __LINE__, "services:\n  a: {command: x, port: 8000, replicas: 3}\n  b: {command: x, port: 8002}\n", 1, 0, "port 8002 of b.1 is also the port of a.3", 3, 25, NULL },
 	{ __LINE__, "services:\n  a: {command: x, port: 8000, replicas: 3}\n  b: {command: x, port: 8003}\n", 0, 0, NULL, 0, 0, NULL },
+	/* one finding per pair of services, not per clashing instance */
+	{ __LINE__, "services:\n  a: {command: x, port: 8000, replicas: 3}\n  b: {command: x, port: 8001, replicas: 3}\n", 1, 0, "port 8001 of b.1 is also the port of a.2", 3, 25, "services.b.port" },
 	{ __LINE__, "services:\n  a: {command: x, port: auto}\n  b: {command: x, port: auto}\n", 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "services:\n  a: {command: x, port: 80, profiles: [p]}\n  b: {command: x, port: 80}\n", 0, 0, NULL, 0, 0, NULL },
 
@@ -286,11 +286,26 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    environment: {A: \"${MLS_T_SET:-${MLS_T_UNSET}}\"}\n", 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, SVC "    environment: {A: \"${bad name}\"}\n", 1, 0, NULL, 4, 23, NULL },
 	{ __LINE__, SVC "    environment: {A: \"${MLS_T_SET\"}\n", 1, 0, NULL, 4, 23, NULL },
-	{ __LINE__, SVC "    user: \"${PORT}\"\n", 1, 0, "${PORT}, ${MLS_INSTANCE} and ${MLS_SERVICE} are only expanded in command, environment", 4, 11, "services.web.user" },
+	{ __LINE__, SVC "    user: \"${PORT}\"\n", 1, 0, "services.web.user: ${PORT} is only expanded per instance, in command, environment, working_dir, env_file, hooks and healthcheck", 4, 12, "services.web.user" },
+	{ __LINE__, "log_dir: /x/${MLS_SERVICE}\n" SVC, 1, 0, "log_dir: ${MLS_SERVICE} is only expanded per instance", 1, 13, "log_dir" },
+	{ __LINE__, SVC "    tags: [a, \"b-${MLS_INSTANCE}\"]\n", 1, 0, "services.web.tags[1]: ${MLS_INSTANCE} is only expanded per instance", 4, 18, "services.web.tags[1]" },
+	/* the column of the '$' only when the source is the text; else the value's start */
+	{ __LINE__, SVC "    user: \"\\t${PORT}\"\n", 1, 0, "${PORT} is only expanded per instance", 4, 11, NULL },
+	{ __LINE__, "state_dir: /\xc3\xa9/${MLS_T_UNSET}\n" SVC, 1, 0, "state_dir: variable MLS_T_UNSET is not set", 1, 12, NULL },
+	{ __LINE__, "state_dir: 'it''s/${MLS_T_UNSET}'\n" SVC, 1, 0, "state_dir: variable MLS_T_UNSET is not set", 1, 12, NULL },
+	{ __LINE__, "state_dir: /run/a\n  ${MLS_T_UNSET}\n" SVC, 1, 0, "state_dir: variable MLS_T_UNSET is not set", 1, 12, NULL },
+	{ __LINE__, SVC "    schedule: \"\\t60 * * * *\"\n", 1, 0, "minute out of range 0-59", 4, 15, NULL },
+	{ __LINE__, SVC "    schedule: 0 0\n      * * 8\n", 1, 0, "day-of-week out of range 0-7", 4, 15, NULL },
 	{ __LINE__, "services:\n  web: {command: \"run ${PORT}\"}\n", 1, 0, "services.web: uses ${PORT} but has no 'port' (set port: auto or a number)", 2, 18, "services.web" },
 	{ __LINE__, "services:\n  web: {command: \"run ${PORT}\", port: auto}\n", 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "services:\n  web: {command: \"run ${MLS_SERVICE}.${MLS_INSTANCE}\"}\n", 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "services:\n  web: {command: \"run $PORT\"}\n", 0, 0, NULL, 0, 0, NULL },
+	/* where ${PORT} is named; $$ escapes the '$' */
+	{ __LINE__, SVC "    environment: [\"A=1\", \"B=${PORT}\"]\n", 1, 0, "services.web: uses ${PORT} but has no 'port'", 4, 26, "services.web" },
+	{ __LINE__, SVC "    healthcheck:\n      tcp: \"127.0.0.1:${PORT}\"\n", 1, 1, "services.web: uses ${PORT} but has no 'port'", 5, 0, "services.web" },
+	{ __LINE__, "services:\n  web: {command: \"echo $${PORT}\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    environment: {A: \"$${PORT}\"}\n    healthcheck: {tcp: \"127.0.0.1:$${PORT}\"}\n", 0, 1, NULL, 0, 0, NULL },
+	{ __LINE__, "services:\n  web: {command: \"echo $$${PORT}\"}\n", 1, 0, "uses ${PORT} but has no 'port'", 2, 18, NULL },
 
 	/* environment */
 	{ __LINE__, SVC "    environment: {\"1A\": x}\n", 1, 0, "bad variable name '1A'", 4, 19, "services.web.environment" },
@@ -309,51 +324,76 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "http: {listen: \"127.0.0.1:1\", token: \"0123456789abcdef\", token_file: /t}\n" SVC, 1, 1, "'token' and 'token_file' are mutually exclusive", 1, 0, "http" },
 	{ __LINE__, "notify: {events: [crash]}\n" SVC, 1, 1, "notify: missing 'url'", 1, 0, "notify" },
 	{ __LINE__, "notify: {url: \"https://h/\", events: [crsh]}\n" SVC, 1, 1, "unknown event 'crsh' (did you mean 'crash'?)", 1, 38, "notify.events" },
-	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir is not supported yet by mls supervise", 1, 1, "servers_dir" },
+	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
 	{ __LINE__, "defaults: {command: x}\nservices:\n  web: {}\n", 0, 1, "a default command is given to every service that has none", 1, 21, "defaults.command" },
 	{ __LINE__, "defaults: [a]\n" SVC, 1, 0, "defaults: expected a mapping, got a list", 1, 11, "defaults" },
+	/* a finding inside defaults: once, under defaults.KEY, not again per service */
+	{ __LINE__, "defaults: {stop_grace_period: 10x}\n" SVC "  api: {command: x}\n", 1, 0, "defaults.stop_grace_period: bad duration '10x'", 1, 31, "defaults.stop_grace_period" },
+	{ __LINE__, "defaults: {comand: x}\n" SVC "  api: {command: x}\n", 1, 0, "defaults: unknown key 'comand' (did you mean 'command'?)", 1, 12, NULL },
+	{ __LINE__, "defaults: {user: \"${MLS_INSTANCE}\"}\n" SVC "  api: {command: x}\n", 1, 0, "defaults.user: ${MLS_INSTANCE} is only expanded per instance", 1, 19, "defaults.user" },
+	{ __LINE__, "defaults: {x-anything: {a: b}}\n" SVC, 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "include: \"/nonexistent-mls-dir-*/x.yaml\"\n" SVC, 0, 1, "matches no file", 1, 10, "include" },
 
 	/* later features: warnings that name the key */
-	{ __LINE__, SVC "    watch: [\"src/**\"]\n", 0, 1, "services.web.watch: watch is not supported yet by mls supervise", 4, 5, "services.web.watch" },
-	{ __LINE__, SVC "    limits: {cpu: 0.5}\n", 0, 1, "limits.cpu (it needs cgroups) is not supported yet", 4, 14, "services.web.limits.cpu" },
+	{ __LINE__, SVC "    watch: [\"src/**\"]\n", 0, 1, "services.web.watch: not supported yet by mls supervise", 4, 5, "services.web.watch" },
+	{ __LINE__, SVC "    limits: {cpu: 0.5}\n", 0, 1, "services.web.limits.cpu: not supported yet by mls supervise (it needs cgroups)", 4, 14, "services.web.limits.cpu" },
 	{ __LINE__, SVC "    limits: {cpu: 0}\n", 1, 1, "expected a number of CPUs > 0 like 0.5 or 2, got '0'", 4, 19, NULL },
-	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", 0, 1, "services.web.notify: notify is not supported yet", 4, 5, NULL },
-	{ __LINE__, SVC "    git: {url: \"https://h/r.git\"}\n", 0, 1, "is not supported yet by mls supervise", 4, 5, "services.web.git" },
+	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", 0, 1, "services.web.notify: not supported yet by mls supervise", 4, 5, "services.web.notify" },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\"}\n", 0, 1, "services.web.git: not supported yet by mls supervise", 4, 5, "services.web.git" },
 	{ __LINE__, SVC "    git: {url: \"git@h:r.git\"}\n", 1, 1, "ssh is not supported", 4, 16, "services.web.git.url" },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 500ms}\n", 1, 1, "must be at least 1s", 4, 45, NULL },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", branch: \"a..b\"}\n", 1, 1, "bad branch name 'a..b'", 4, 43, NULL },
 };
 
+/* Once known problems (reported, then fixed in the loader): kept as rows */
+static const struct dcase dcases_fixed[] = {
+	{ __LINE__, "a: \x01\n", 1, 0, "YAML syntax: control characters are not allowed", 1, 4, "" },
+	{ __LINE__, "services: web\n", 1, 0, "services: expected a mapping of service names, got a value", 1, 11, "services" },
+	{ __LINE__, "defaults: {replicas: 2}\n" SVC "    schedule: \"@daily\"\n", 1, 0, "'replicas' greater than 1 and 'schedule'", 1, 22, "services.web.replicas" },
+	{ __LINE__, "services:\n  a: {command: x, port: 8000, replicas: 3}\n  b: {command: x, port: 8001}\n  c: {command: x, port: 8000, replicas: 3}\n",
+	  3, 0, "port 8001 of b.1 is also the port of a.2", 3, 25, NULL },
+	{ __LINE__, "state_dir: \"\xc3\xa9${MLS_T_UNSET}\\t\"\n" SVC, 1, 0, "state_dir: variable MLS_T_UNSET is not set", 1, 12, NULL },
+	{ __LINE__, SVC "    environment: {A: \":${PORT}\"}\n", 1, 0, "services.web: uses ${PORT} but has no 'port'", 4, 22, "services.web" },
+	{ __LINE__, "defaults: {ready: notify}\n" SVC "    runs: 1\n", 1, 0, "services.web.ready: a job ('runs') has no readiness", 1, 19, "services.web.ready" },
+	{ __LINE__, "x-e: &e {A: \"${MLS_T_UNSET}\"}\ndefaults: {x-s: *e}\n" SVC "    environment: *e\n", 1, 0, "services.web.environment.A: variable MLS_T_UNSET is not set", 1, 14, NULL },
+};
+
+/* One row; todo: NULL, or why it is a known problem */
+static void run_dcase(const struct dcase *c, const char *todo)
+{
+	struct config cfg;
+	struct diags d;
+	struct config_opts o = test_opts(NULL);
+	int rc = load(&cfg, &d, NULL, c->yaml, &o);
+	const struct diag *f = c->errors ? first_of(&d, DIAG_ERROR) : first_of(&d, DIAG_WARNING);
+	int good = d.errors == c->errors && (c->warnings < 0 || d.warnings == c->warnings) &&
+		   rc == (c->errors ? -1 : 0) && d.io_error == 0;
+	if (c->msg)
+		good = good && f && strstr(f->msg, c->msg);
+	if (c->eline)
+		good = good && f && f->line == c->eline && (c->ecol == 0 || f->col == c->ecol);
+	else if (c->ecol)
+		good = good && f && f->col == c->ecol;
+	if (c->key)
+		good = good && f && (c->key[0] ? f->key && !strcmp(f->key, c->key) : !f->key);
+	if (f && (c->errors || c->msg))
+		good = good && f->file && !strcmp(f->file, "test.yaml");
+	tap_todo(todo);
+	if (!tap_ok(good, c->line, "findings: %d error(s), %d warning(s)%s%s", c->errors, c->warnings,
+		    c->msg ? ": " : "", c->msg ? c->msg : "")) {
+		tap_diag("rc %d, %d errors, %d warnings:", rc, d.errors, d.warnings);
+		dump_diags(&d);
+	}
+	config_free(&cfg);
+	diags_free(&d);
+}
+
 static void run_dcases(void)
 {
-	for (size_t i = 0; i < sizeof dcases / sizeof dcases[0]; i++) {
-		const struct dcase *c = &dcases[i];
-		struct config cfg;
-		struct diags d;
-		struct config_opts o = test_opts(NULL);
-		int rc = load(&cfg, &d, NULL, c->yaml, &o);
-		const struct diag *f = c->errors ? first_of(&d, DIAG_ERROR) : first_of(&d, DIAG_WARNING);
-		int good = d.errors == c->errors && (c->warnings < 0 || d.warnings == c->warnings) &&
-			   rc == (c->errors ? -1 : 0) && d.io_error == 0;
-		if (c->msg)
-			good = good && f && strstr(f->msg, c->msg);
-		if (c->eline)
-			good = good && f && f->line == c->eline && (c->ecol == 0 || f->col == c->ecol);
-		else if (c->ecol)
-			good = good && f && f->col == c->ecol;
-		if (c->key)
-			good = good && f && (c->key[0] ? f->key && !strcmp(f->key, c->key) : !f->key);
-		if (f && (c->errors || c->msg))
-			good = good && f->file && !strcmp(f->file, "test.yaml");
-		if (!tap_ok(good, c->line, "findings: %d error(s), %d warning(s)%s%s", c->errors, c->warnings,
-			    c->msg ? ": " : "", c->msg ? c->msg : "")) {
-			tap_diag("rc %d, %d errors, %d warnings:", rc, d.errors, d.warnings);
-			dump_diags(&d);
-		}
-		config_free(&cfg);
-		diags_free(&d);
-	}
+	for (size_t i = 0; i < sizeof dcases / sizeof dcases[0]; i++)
+		run_dcase(&dcases[i], NULL);
+	for (size_t i = 0; i < sizeof dcases_fixed / sizeof dcases_fixed[0]; i++)
+		run_dcase(&dcases_fixed[i], NULL);
 }
 
 /* ======================================================================
@@ -782,6 +822,12 @@ static const struct scase scases[] = {
 	{ __LINE__, "/etc/mls/mls.yaml", "state_dir: run\nlog_dir: /var/log/mls\n" SVC, "web", S_STATE_DIR, 0, "/etc/mls/run" },
 	{ __LINE__, "/etc/mls/mls.yaml", "state_dir: run\nlog_dir: /var/log/mls\n" SVC, "web", S_LOG_DIR, 0, "/var/log/mls" },
 	{ __LINE__, NULL, SVC "    working_dir: srv\n", "web", S_WORKDIR, 0, "srv" },
+	/* without working_dir: the directory of the file defining the service
+	 * (none for a name without '/', as "test.yaml" above) */
+	{ __LINE__, "conf/mls.yaml", SVC, "web", S_WORKDIR, 0, "conf" },
+	{ __LINE__, "/etc/mls/mls.yaml", SVC, "web", S_WORKDIR, 0, "/etc/mls" },
+	{ __LINE__, "/mls.yaml", SVC, "web", S_WORKDIR, 0, "/" },
+	{ __LINE__, "conf/mls.yaml", "defaults: {working_dir: /srv}\n" SVC, "web", S_WORKDIR, 0, "/srv" },
 
 	/* everything else as written */
 	{ __LINE__, NULL, SVC "    user: \"1000:1000\"\n", "web", S_USER, 0, "1000:1000" },
@@ -863,7 +909,7 @@ static void test_unsupported(void)
 
 	o.unsupported = DIAG_ERROR;
 	load(&cfg, &d, NULL, yaml, &o);
-	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "watch is not supported yet"),
+	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "services.web.watch: not supported yet by mls supervise"),
 	       __LINE__, "unsupported = DIAG_ERROR: a later-feature key is an error (supervise)");
 	config_free(&cfg);
 	diags_free(&d);
