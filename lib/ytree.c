@@ -112,12 +112,45 @@ static int is_merge_key(const struct ynode *k)
 	return k->type == Y_SCALAR && !k->quoted && key_eq(k, "<<");
 }
 
+/* Keys seen so far in a map being finished: a linear scan of out[] for
+ * small maps (most of them; no allocation), a hash map past SMALL_MAP keys. */
+#define SMALL_MAP 16
+
+struct seen {
+	struct strmap map;
+	struct ynode **out;
+	int n;           /* entries in out (keys and values) */
+};
+
+static struct ynode *seen_get(const struct seen *s, const struct ynode *k)
+{
+	if (s->n / 2 <= SMALL_MAP) {
+		for (int i = 0; i < s->n; i += 2)
+			if (s->out[i]->len == k->len && !memcmp(s->out[i]->s, k->s, k->len))
+				return s->out[i];
+		return NULL;
+	}
+	return strmap_get(&s->map, k->s, k->len);
+}
+
+/* after out[] got k at s->n - 2 */
+static int seen_add(struct seen *s)
+{
+	if (s->n / 2 < SMALL_MAP)
+		return 0;
+	if (s->n / 2 == SMALL_MAP) /* switching over: index what is there */
+		for (int i = 0; i < s->n; i += 2)
+			if (strmap_put(&s->map, s->out[i]->s, s->out[i]->len, s->out[i]))
+				return -1;
+	return strmap_put(&s->map, s->out[s->n - 2]->s, s->out[s->n - 2]->len, s->out[s->n - 2]);
+}
+
 /* Add kids[] of a finished map, resolving `<<` and refusing duplicate keys */
 static int finish_map(struct builder *b, struct frame *f)
 {
 	struct ynode *m = f->node;
-	struct strmap seen;
-	strmap_init(&seen, b->a);
+	struct seen seen = {0};
+	strmap_init(&seen.map, b->a);
 	struct ynode **out = NULL;
 	int n = 0, cap = 0;
 	struct ynode *merges[2] = {0};
@@ -131,7 +164,9 @@ static int finish_map(struct builder *b, struct frame *f)
 			merges[nmerge++] = v;
 			continue;
 		}
-		struct ynode *prev = strmap_get(&seen, k->s, k->len);
+		seen.out = out;
+		seen.n = n;
+		struct ynode *prev = seen_get(&seen, k);
 		if (prev) {
 			char where[64];
 			snprintf(where, sizeof where, "%d:%d", prev->line, prev->col);
@@ -141,13 +176,15 @@ static int finish_map(struct builder *b, struct frame *f)
 				 (int)(k->len > 100 ? 100 : k->len), k->s, where);
 			return -1;
 		}
-		if (strmap_put(&seen, k->s, k->len, k))
-			return fail(b, k->line, k->col, "out of memory%s", NULL);
 		if (!(out = arena_grow(b->a, out, n, &cap, sizeof *out)) ||
 		    !(out = arena_grow(b->a, out, n + 1, &cap, sizeof *out)))
 			return fail(b, k->line, k->col, "out of memory%s", NULL);
 		out[n++] = k;
 		out[n++] = v;
+		seen.out = out;
+		seen.n = n;
+		if (seen_add(&seen))
+			return fail(b, k->line, k->col, "out of memory%s", NULL);
 	}
 	/* merged mappings: earlier ones and the map's own keys win */
 	if (nmerge) {
@@ -159,14 +196,19 @@ static int finish_map(struct builder *b, struct frame *f)
 				return fail(b, mm->line, mm->col, "'<<' needs one mapping or a list of mappings%s", NULL);
 			for (int i = 0; i + 1 < mm->n; i += 2) {
 				struct ynode *k = mm->kids[i];
-				if (strmap_get(&seen, k->s, k->len))
+				seen.out = out;
+				seen.n = n;
+				if (seen_get(&seen, k))
 					continue;
-				if (strmap_put(&seen, k->s, k->len, k) ||
-				    !(out = arena_grow(b->a, out, n, &cap, sizeof *out)) ||
+				if (!(out = arena_grow(b->a, out, n, &cap, sizeof *out)) ||
 				    !(out = arena_grow(b->a, out, n + 1, &cap, sizeof *out)))
 					return fail(b, k->line, k->col, "out of memory%s", NULL);
 				out[n++] = k;
 				out[n++] = mm->kids[i + 1];
+				seen.out = out;
+				seen.n = n;
+				if (seen_add(&seen))
+					return fail(b, k->line, k->col, "out of memory%s", NULL);
 			}
 		}
 	}

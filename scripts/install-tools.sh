@@ -59,7 +59,8 @@ check() {
 	test)
 		have prove || want perl
 		have file || want file
-		have nc.openbsd || want netcat-openbsd ;;
+		have nc.openbsd || want netcat-openbsd
+		have python3 || want python3-minimal ;;  # JSON checks in tests/20-validate.t
 	aarch64)
 		have aarch64-linux-gnu-gcc || want gcc-aarch64-linux-gnu
 		if [ ! -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then
