@@ -622,12 +622,9 @@ static int add_env(struct loader *L, struct service *s, const struct ynode *at, 
 	if (!env_name_ok(name, nlen))
 		return err(L, at, k, "bad variable name '%.*s'", (int)nlen, name);
 	struct strv *e = &s->environment;
-	int vcap = cap[0], pcap = cap[1];
 	char **v = arena_grow(L->a, e->v, e->n + 1, &cap[0], sizeof *v);
 	struct pos *p = arena_grow(L->a, e->pos, e->n + 1, &cap[1], sizeof *p);
 	char *kv = arena_printf(L->a, "%.*s=%s", (int)nlen, name, val);
-	(void)vcap;
-	(void)pcap;
 	if (!v || !p || !kv)
 		return oom(L, at);
 	e->v = v;
@@ -1057,7 +1054,7 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 	if (!s->working_dir && slash)
 		s->working_dir = arena_strndup(L->a, s->pos.file, slash == s->pos.file ? 1 : slash - s->pos.file);
 	s->is_job = s->schedule || s->runs;
-	const struct ynode *schedule = ymap_get(n, "schedule"), *runs = ymap_get(n, "runs");
+	const struct ynode *runs = ymap_get(n, "runs");
 	if (s->schedule && s->runs)
 		err(L, runs, KP(k, "runs"), "'runs' and 'schedule' are mutually exclusive");
 	if (s->schedule && s->replicas > 1)
@@ -1074,7 +1071,6 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 	} else if (timeout) {
 		err(L, timeout, KP(k, "timeout"), "'timeout' applies only to jobs (with 'schedule' or 'runs'); a service uses stop_grace_period");
 	}
-	(void)schedule;
 	if (s->ready == READY_HEALTHY && s->health.kind == HC_NONE)
 		err(L, ymap_get(n, "ready"), KP(k, "ready"), "'ready: healthy' needs a 'healthcheck'");
 	if (s->port > 0 && s->port + s->replicas - 1 > 65535)
@@ -1587,13 +1583,11 @@ static int include_files(struct loader *L, const struct ynode *inc, struct svcli
 			free(data);
 			if (prc || !root)
 				continue;
-			static const char *const inc_keys[] = { "services", NULL };
 			for (int k = 0; k + 1 < root->n; k += 2) {
 				const struct ynode *key = root->kids[k];
 				if (!IS(key, "services") && !is_ext_key(key))
 					err(L, key, NULL, "'%s' is not allowed in an included file (only 'services')", key->s);
 			}
-			(void)inc_keys;
 			collect_services(L, ymap_get(root, "services"), svcs);
 		}
 		globfree(&g);
