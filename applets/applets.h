@@ -8,7 +8,10 @@
 	APPLET(supervise, "run and supervise the services of a config (PID 1 or not)", \
 		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon]") \
 	APPLET(ctl, "control a running supervisor over its socket", \
-		"mls ctl [-s SOCKET] [--json] COMMAND [ARGS...]") \
+		"mls ctl [-s SOCKET] [--json] [--timeout DURATION] [--no-wait] COMMAND [ARGS...]\n" \
+		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \
+		"  logs [-f] [-n N] [-t] NAME | history NAME | events | top | reload | shutdown |\n" \
+		"  version | run NAME[.N] [-c FILE]...") \
 	APPLET(health, "run health checks", \
 		"mls health [-c FILE] [NAME...]") \
 	APPLET(gitwatch, "follow git repositories and deploy new commits", \

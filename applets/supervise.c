@@ -1,11 +1,410 @@
-/* mls supervise: arrives with later work; the applet exists in the table. */
+/* mls supervise: run the services of a config and keep them running.
+ *
+ *   mls supervise [-c FILE]... [--profile P]... [-d|--daemon]
+ *
+ * PID 1 in a container, init's service manager, or a process started by
+ * hand. It never exits on a runtime error: failures are logged and
+ * retried or refused. It exits when asked (SIGTERM, SIGINT, `shutdown`),
+ * after stopping every service in reverse dependency order, with 0 or the
+ * status of a critical service that failed.
+ *
+ * The rest of the engine is in sv_*.c; the shared state in sv.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 #include "applets.h"
+#include "sv.h"
+
+struct sv SV;
+extern char **environ;
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, mode) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static void print_diags(const struct diags *d)
+{
+	for (int k = 0; k < d->n; k++) {
+		char line[1024];
+		fprintf(stderr, "%s\n", diag_format(&d->v[k], line, sizeof line));
+	}
+}
+
+/* ----------------------------------------------------------- signals */
+
+static void on_sigchld(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	(void)l;
+	(void)si;
+	(void)ctx;
+	sv_reap();
+}
+
+static void on_sigterm(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	(void)l;
+	(void)ctx;
+	if (SV.shutting_down == 0) {
+		sv_log(LOG_INFO, NULL, "SIG%s: stopping every service", si->ssi_signo == SIGINT ? "INT" : "TERM");
+		SV.shutting_down = 1;
+		sv_event_raw("shutdown", NULL);
+	} else if (SV.shutting_down == 1) {
+		sv_log(LOG_WARN, NULL, "second SIG%s: no more grace periods, SIGKILL",
+			si->ssi_signo == SIGINT ? "INT" : "TERM");
+		SV.shutting_down = 2;
+		for (int s = 0; s < SV.nsvcs; s++)
+			for (int k = 0; k < SV.svcs[s]->ninst; k++)
+				inst_kill_now(SV.svcs[s]->inst[k]);
+	}
+	sv_reconcile_soon();
+}
+
+static void on_sighup(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	(void)l;
+	(void)si;
+	(void)ctx;
+	sv_log(LOG_INFO, NULL, "SIGHUP: reloading the config");
+	sv_reload(NULL);
+}
+
+static void on_sigusr1(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	(void)l;
+	(void)si;
+	(void)ctx;
+	sv_log(LOG_INFO, NULL, "SIGUSR1: reopening log files");
+	for (int s = 0; s < SV.nsvcs; s++)
+		for (int k = 0; k < SV.svcs[s]->ninst; k++)
+			logsink_reopen(&SV.svcs[s]->inst[k]->log);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+/* A pipe or socket on stdout/stderr must never block PID 1: a reader that
+ * stalls costs lines (counted), not supervision. A terminal or a file is
+ * left as it is (O_NONBLOCK there would leak into the user's shell). */
+static void nonblock_if_pipe(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static int open_notify_socket(void)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/notify.sock", SV.state_dir);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof a.sun_path)
+		return -1;
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	/* services may run as other users: they must be able to send */
+	chmod(path, 0666);
+	SV.notify_id = loop_add_fd(SV.loop, fd, POLLIN, sv_notify_read, NULL);
+	if (SV.notify_id < 0) {
+		SV.notify_id = 0;
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	SV.notify_fd = fd;
+	SV.notify_path = strdup(path);
+	return 0;
+}
+
+static int take_lock(void)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/lock", SV.state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "mls supervise: cannot open %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+		if (n > 0) {
+			pid[n] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+		}
+		fprintf(stderr, "mls supervise: another supervisor%s%s runs with state_dir %s\n", n > 0 ? " (pid " : "",
+			n > 0 ? strcat(pid, ")") : "", SV.state_dir);
+		close(fd);
+		return -1;
+	}
+	SV.lock_fd = fd;
+	return 0;
+}
+
+static void write_pid(int fd, pid_t pid)
+{
+	char b[32];
+	int n = snprintf(b, sizeof b, "%d\n", (int)pid);
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, b, (size_t)n, 0) != n) {
+		/* only informative */
+	}
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r))
+		return;
+	SV.orig_nofile = (long long)r.rlim_cur;
+	/* 2 fds per instance (output pipe) + readiness + clients */
+	rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > 65536 ? 65536 : r.rlim_max;
+	if (r.rlim_cur < want) {
+		r.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+/* -d: detach. The parent returns once the child is set up (the pipe
+ * closes), so errors before that are printed where the user looks. */
+static int daemonize(int *report)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		char c;
+		ssize_t n = read(p[0], &c, 1);
+		_exit(n == 1 && c == 'k' ? 0 : 1);
+	}
+	close(p[0]);
+	setsid();
+	if (fork() > 0)
+		_exit(0);
+	*report = p[1];
+	return 0;
+}
+
+static void usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "mls supervise: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+	applet_usage("supervise", 1);
+}
 
 int supervise_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "mls supervise: not implemented yet\n");
-	return 1;
+	const char *files[64];
+	const char *profiles[65];
+	int nfiles = 0, nprof = 0, daemon = 0;
+	for (int a = 1; a < argc; a++) {
+		const char *o = argv[a];
+		if ((!strcmp(o, "-c") || !strcmp(o, "--config")) && a + 1 < argc) {
+			if (nfiles == 64)
+				return usage_error("too many -c", NULL), 2;
+			files[nfiles++] = argv[++a];
+		} else if (!strcmp(o, "--profile") && a + 1 < argc) {
+			if (nprof == 64)
+				return usage_error("too many --profile", NULL), 2;
+			profiles[nprof++] = argv[++a];
+		} else if (!strcmp(o, "-d") || !strcmp(o, "--daemon"))
+			daemon = 1;
+		else {
+			usage_error("unknown option", o);
+			return 2;
+		}
+	}
+	if (!nfiles)
+		files[nfiles++] = CONFIG_DEFAULT_FILE;
+	profiles[nprof] = NULL;
+
+	memset(&SV, 0, sizeof SV);
+	SV.files = files;
+	SV.nfiles = nfiles;
+	SV.profiles = nprof ? profiles : NULL;
+	SV.environ_base = environ;
+	SV.lock_fd = SV.notify_fd = -1;
+	SV.journal.fd = -1;
+	SV.level = LOG_INFO;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	SV.test_hooks = getenv("MLS_TEST_CLOCK") && !strcmp(getenv("MLS_TEST_CLOCK"), "1");
+
+	struct diags d = { 0 };
+	struct config *cfg;
+	if (sv_load(&cfg, &d)) {
+		print_diags(&d);
+		fprintf(stderr, "mls supervise: invalid config, not starting (%d error%s)\n", d.errors,
+			d.errors == 1 ? "" : "s");
+		diags_free(&d);
+		return 1;
+	}
+	print_diags(&d); /* warnings */
+	diags_free(&d);
+
+	SV.state_dir = cfg->state_dir ? cfg->state_dir : CONFIG_DEFAULT_STATE_DIR;
+	SV.log_dir = cfg->log_dir;
+	SV.state_dir = strdup(SV.state_dir);
+	SV.log_dir = SV.log_dir ? strdup(SV.log_dir) : NULL;
+	if (!SV.state_dir || mkdir_p(SV.state_dir, 0755) < 0) {
+		fprintf(stderr, "mls supervise: cannot create state_dir %s: %s\n", SV.state_dir, strerror(errno));
+		return 1;
+	}
+	if (SV.log_dir && mkdir_p(SV.log_dir, 0755) < 0) {
+		fprintf(stderr, "mls supervise: cannot create log_dir %s: %s\n", SV.log_dir, strerror(errno));
+		return 1;
+	}
+	if (take_lock() < 0)
+		return 1;
+	int report = -1;
+	if (daemon) {
+		if (daemonize(&report) < 0) {
+			fprintf(stderr, "mls supervise: cannot detach: %s\n", strerror(errno));
+			return 1;
+		}
+		char lp[4200];
+		snprintf(lp, sizeof lp, "%s/mls.log", SV.state_dir);
+		int fd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (nul > 2)
+			close(nul);
+		char pp[4200];
+		snprintf(pp, sizeof pp, "%s/mls.pid", SV.state_dir);
+		int pf = open(pp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (pf >= 0) {
+			write_pid(pf, getpid());
+			close(pf);
+		}
+	}
+	SV.pid = getpid();
+	write_pid(SV.lock_fd, SV.pid);
+	if (SV.pid != 1)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	nonblock_if_pipe(1);
+	nonblock_if_pipe(2);
+	raise_nofile();
+
+	SV.loop = loop_new();
+	if (!SV.loop) {
+		fprintf(stderr, "mls supervise: out of memory\n");
+		return 1;
+	}
+	SV.start_ms = loop_now_ms();
+	loop_add_signal(SV.loop, SIGCHLD, on_sigchld, NULL);
+	loop_add_signal(SV.loop, SIGTERM, on_sigterm, NULL);
+	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
+	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
+	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
+
+	char sock[4200];
+	snprintf(sock, sizeof sock, "%s/%s", SV.state_dir, PROTO_SOCKET_NAME);
+	SV.sock_path = strdup(sock);
+	long long gid = -1;
+	if (cfg->control_group) {
+		struct group *g = getgrnam(cfg->control_group);
+		char *end;
+		long v = strtol(cfg->control_group, &end, 10);
+		if (g)
+			gid = g->gr_gid;
+		else if (!*end && v >= 0)
+			gid = v;
+		else
+			fprintf(stderr, "mls supervise: control_group: no such group '%s' (the socket stays 0600)\n",
+				cfg->control_group);
+	}
+	SV.ctl = ctlsrv_open(SV.loop, sock, gid, sv_ctl_handle, NULL);
+	if (!SV.ctl) {
+		if (errno == EADDRINUSE)
+			fprintf(stderr, "mls supervise: another supervisor answers on %s\n", sock);
+		else
+			fprintf(stderr, "mls supervise: cannot listen on %s: %s\n", sock, strerror(errno));
+		return 1;
+	}
+	if (open_notify_socket() < 0)
+		fprintf(stderr, "mls supervise: warning: no NOTIFY_SOCKET (%s): ready: notify works through ready_fd only\n",
+			strerror(errno));
+
+	SV.level = cfg->log_level;
+	SV.format = cfg->log_format;
+	sv_log(LOG_INFO, NULL, "mls %s supervise starting, pid %d, %d service%s, state_dir %s", MLS_VERSION, (int)SV.pid,
+		cfg->nsvcs, cfg->nsvcs == 1 ? "" : "s", SV.state_dir);
+	sv_apply(cfg, NULL);
+	sv_journal_replay();
+	sv_journal("supervisor", NULL, ",\"action\":\"start\"", 1);
+	sv_watch_files();
+	sv_reconcile();
+	if (report >= 0) {
+		if (write(report, "k", 1) != 1) {
+			/* the parent exits 1; we go on */
+		}
+		close(report);
+	}
+
+	for (;;) {
+		if (loop_run_once(SV.loop, -1) < 0 && errno != EINTR) {
+			/* poll() failing (ENOMEM) must not kill PID 1: wait a bit */
+			sv_log(LOG_ERROR, NULL, "poll: %s", strerror(errno));
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		sv_sweep();
+		if (SV.shutting_down && sv_all_down())
+			break;
+	}
+	sv_log(LOG_INFO, NULL, "all services stopped, exiting with status %d", SV.exit_status);
+	sv_journal("supervisor", NULL, ",\"action\":\"stop\"", 1);
+	journal_close(&SV.journal);
+	ctlsrv_close(SV.ctl);
+	if (SV.notify_path)
+		unlink(SV.notify_path);
+	if (daemon) {
+		char pp[4200];
+		snprintf(pp, sizeof pp, "%s/mls.pid", SV.state_dir);
+		unlink(pp);
+	}
+	return SV.exit_status;
 }

@@ -835,9 +835,19 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 
 	s->hash = HASH_INIT;
 	hash_tree(&s->hash, n, 0);
+	/* the same without `replicas`: a reload that changes only the count
+	 * adds or removes instances instead of restarting them */
+	s->hash_shape = HASH_INIT;
+	for (int i = 0; n->type == Y_MAP && i + 1 < n->n; i += 2)
+		if (strcmp(n->kids[i]->s, "replicas")) {
+			hash_tree(&s->hash_shape, n->kids[i], 0);
+			hash_tree(&s->hash_shape, n->kids[i + 1], 0);
+		}
 	const char *f = fname(L, n);
-	if (f)
+	if (f) {
 		s->hash = hash_bytes(s->hash, f, strlen(f) + 1);
+		s->hash_shape = hash_bytes(s->hash_shape, f, strlen(f) + 1);
+	}
 	L->hash = &s->hash;
 	int have_cmd = conv_fields(L, k, n, s);
 	L->hash = NULL;

@@ -5,7 +5,7 @@
 . "${TESTS_DIR:?}/lib.sh"
 
 APPLETS="supervise ctl health gitwatch httpd validate"
-STUBS="supervise ctl health gitwatch httpd"
+STUBS="health gitwatch httpd"
 
 # A config validate accepts, and one it refuses (with a known message)
 mkdir -p "$T/cfg"
@@ -24,8 +24,14 @@ BAD_MSG="bad.yaml:4:15: error: services.web.replicas: expected an integer from 1
 
 # What a stub applet says: "mls NAME: not implemented yet" (gitwatch in a
 # build without git says that instead)
+# ctl without a command says so (exit 2); supervise without -c reads
+# /etc/mls/mls.yaml, which is not there on a build machine (exit 1).
 stub_re() {
-	if [ "$1" = gitwatch ]; then
+	if [ "$1" = ctl ]; then
+		echo "^mls ctl: no command$"
+	elif [ "$1" = supervise ]; then
+		echo "^mls supervise: invalid config, not starting"
+	elif [ "$1" = gitwatch ]; then
 		echo "^mls gitwatch: (not implemented yet|this build has no git support.*)$"
 	else
 		echo "^mls $1: not implemented yet$"
@@ -119,11 +125,11 @@ for name in mls-ctl ctl mls-validate validate init mls-nosuch mls-init; do
 done
 
 run "$T/links/mls-ctl"
-is "$RC" 1 "link mls-ctl runs ctl (exit 1)"
+is "$RC" 2 "link mls-ctl runs ctl (exit 2: no command)"
 like "$ERR" "$(stub_re ctl)" "link mls-ctl runs ctl (its message)"
 
 run "$T/links/ctl"
-is "$RC" 1 "link ctl runs ctl (exit 1)"
+is "$RC" 2 "link ctl runs ctl (exit 2: no command)"
 like "$ERR" "$(stub_re ctl)" "link ctl runs ctl (its message)"
 
 run "$T/links/mls-ctl" --help
@@ -147,7 +153,7 @@ run_in "$T/cfg" bash -c 'exec -a -mls-validate "$0" "$1"' "$MLS" bad.yaml
 is "$RC" 1 "argv[0] -mls-validate on a bad config: exit 1"
 like "$ERR" "replicas: expected an integer from 1 to 1000" "argv[0] -mls-validate: validate's message"
 run bash -c 'exec -a -ctl "$0"' "$MLS"
-is "$RC" 1 "argv[0] -ctl runs ctl (exit 1)"
+is "$RC" 2 "argv[0] -ctl runs ctl (exit 2: no command)"
 like "$ERR" "$(stub_re ctl)" "argv[0] -ctl runs ctl (its message)"
 run bash -c 'exec -a -mls-ctl "$0"' "$MLS"
 like "$ERR" "$(stub_re ctl)" "argv[0] -mls-ctl runs ctl"

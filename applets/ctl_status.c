@@ -1,0 +1,423 @@
+/* ctl_status.c: `status` (a table of instances) and `top` (the same,
+ * live, with CPU and memory from /proc). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include "ctl.h"
+#include "loop.h"
+
+/* Appends "; PART" (or PART) to buf */
+static void note_add(char *buf, size_t sz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note_add(char *buf, size_t sz, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	if (n && n + 2 < sz) {
+		strcpy(buf + n, "; ");
+		n += 2;
+	}
+	if (n + 1 >= sz)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sz - n, fmt, ap);
+	va_end(ap);
+}
+
+/* NOTE: why it waits or failed, next run, backoff restart, dropped lines */
+static char *status_note(const cJSON *s, char *buf, size_t sz)
+{
+	const char *reason = js_str(s, "reason"), *state = js_str(s, "state");
+	const char *sig = js_str(s, "signal");
+	double v;
+	char t[64];
+	buf[0] = 0;
+	if (reason)
+		note_add(buf, sz, "%s", reason);
+	else if (state && (!strcmp(state, "exited") || !strcmp(state, "failed") || !strcmp(state, "backoff"))) {
+		if (sig)
+			note_add(buf, sz, "killed by %s", sig);
+		else if (js_num(s, "exit_code", &v))
+			note_add(buf, sz, "exited with status %.0f", v);
+	}
+	if (js_num(s, "next_run", &v))
+		note_add(buf, sz, "next run %s", fmt_clock(v, 0, t, sizeof t));
+	if (js_num(s, "next_start", &v)) {
+		double in = v - now_wall();
+		note_add(buf, sz, "restart in %.1fs", in > 0 ? in : 0);
+	}
+	if (js_bool(s, "job") && js_num(s, "runs_done", &v) && v > 0)
+		note_add(buf, sz, "%.0f run%s done", v, v == 1 ? "" : "s");
+	if (js_num(s, "dropped_lines", &v) && v > 0)
+		note_add(buf, sz, "%.0f line%s dropped", v, v == 1 ? "" : "s");
+	return buf;
+}
+
+static const char *health_str(const cJSON *s)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(s, "health");
+	if (cJSON_IsString(h))
+		return h->valuestring;
+	if (cJSON_IsBool(h))
+		return cJSON_IsTrue(h) ? "healthy" : "unhealthy";
+	if (cJSON_IsObject(h))
+		return js_str(h, "status");
+	return NULL;
+}
+
+/* "%.0f" of a number field, or NULL (printed "-") */
+static const char *num_cell(const cJSON *s, const char *key, char *buf, size_t sz)
+{
+	double v;
+	if (!js_num(s, key, &v))
+		return NULL;
+	snprintf(buf, sz, "%.0f", v);
+	return buf;
+}
+
+static char *inst_name(const cJSON *s, char *buf, size_t sz)
+{
+	const char *name = js_str(s, "name");
+	double inst;
+	if (js_num(s, "instance", &inst))
+		snprintf(buf, sz, "%s.%.0f", name ? name : "?", inst);
+	else
+		snprintf(buf, sz, "%s", name ? name : "?");
+	return buf;
+}
+
+/* ---------------------------------------------------------- CPU, RSS */
+
+struct sample {
+	int pid;
+	unsigned long long ticks; /* utime + stime */
+	int64_t at_ms;
+};
+
+struct samples {
+	struct sample *v;
+	int n;
+};
+
+static int proc_read(const char *path, char *buf, size_t sz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sz - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+static int proc_ticks(int pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024];
+	unsigned long long ut, st;
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (proc_read(path, buf, sizeof buf))
+		return -1;
+	const char *p = strrchr(buf, ')'); /* comm may hold spaces and ')' */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	*ticks = ut + st;
+	return 0;
+}
+
+static int proc_rss(int pid, long long *bytes)
+{
+	char path[64], buf[256];
+	long long pages;
+	snprintf(path, sizeof path, "/proc/%d/statm", pid);
+	if (proc_read(path, buf, sizeof buf) || sscanf(buf, "%*s %lld", &pages) != 1)
+		return -1;
+	*bytes = pages * sysconf(_SC_PAGESIZE);
+	return 0;
+}
+
+static char *fmt_rss(long long b, char *buf, size_t sz)
+{
+	if (b < (1 << 20))
+		snprintf(buf, sz, "%lldKiB", b >> 10);
+	else if (b < (1ll << 30))
+		snprintf(buf, sz, "%.1fMiB", b / 1048576.0);
+	else
+		snprintf(buf, sz, "%.2fGiB", b / 1073741824.0);
+	return buf;
+}
+
+/* CPU % of pid since the previous sample of the same pid; records the new
+ * sample in cur. NULL ("-") without a previous one. */
+static const char *cpu_cell(int pid, const struct samples *prev, struct samples *cur, char *buf, size_t sz)
+{
+	unsigned long long t;
+	if (proc_ticks(pid, &t))
+		return NULL;
+	int64_t now = loop_now_ms();
+	cur->v[cur->n++] = (struct sample){ pid, t, now };
+	for (int i = 0; i < prev->n; i++) {
+		const struct sample *p = &prev->v[i];
+		if (p->pid != pid || now <= p->at_ms || t < p->ticks)
+			continue;
+		double secs = (t - p->ticks) / (double)sysconf(_SC_CLK_TCK);
+		snprintf(buf, sz, "%.1f", secs * 100000.0 / (double)(now - p->at_ms));
+		return buf;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------- table */
+
+/* One row per instance. With samples (top), CPU% and RSS columns too. */
+static void status_table(struct table *t, const cJSON *svcs, const struct samples *prev, struct samples *cur)
+{
+	static const char *head[] = { "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "NOTE" };
+	static const char *head_top[] = { "NAME", "STATE", "PID", "CPU%", "RSS", "PORT", "UPTIME", "RESTARTS", "HEALTH", "NOTE" };
+	const cJSON *s;
+	int top = cur != NULL;
+	table_init(t, top ? 10 : 8, top ? head_top : head);
+	cJSON_ArrayForEach(s, svcs) {
+		char name[96], pid[24], port[24], up[24], rs[24], cpu[24], rss[24], note[1024];
+		const char *cells[10];
+		double v;
+		int i = 0;
+		cells[i++] = inst_name(s, name, sizeof name);
+		cells[i++] = js_str(s, "state");
+		cells[i++] = num_cell(s, "pid", pid, sizeof pid);
+		if (top) {
+			const char *c = NULL, *r = NULL;
+			long long b;
+			if (js_num(s, "pid", &v) && v > 0) {
+				c = cpu_cell((int)v, prev, cur, cpu, sizeof cpu);
+				if (!proc_rss((int)v, &b))
+					r = fmt_rss(b, rss, sizeof rss);
+			}
+			cells[i++] = c;
+			cells[i++] = r;
+		}
+		cells[i++] = num_cell(s, "port", port, sizeof port);
+		cells[i++] = js_num(s, "uptime_s", &v) ? fmt_uptime((int64_t)v, up, sizeof up) : NULL;
+		cells[i++] = num_cell(s, "restarts", rs, sizeof rs);
+		cells[i++] = health_str(s);
+		cells[i++] = status_note(s, note, sizeof note);
+		table_row(t, cells);
+	}
+}
+
+int ctl_status(const struct ctl *c, int argc, char **argv)
+{
+	int rc;
+	cJSON *j = ctl_call(c, argv, argc, &rc);
+	if (!j || c->json) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	struct table t;
+	status_table(&t, js_arr(j, "services"), NULL, NULL);
+	table_print(&t, stdout);
+	table_free(&t);
+	cJSON_Delete(j);
+	return CTL_OK;
+}
+
+/* --------------------------------------------------------------- top */
+
+static volatile sig_atomic_t top_quit;
+static struct termios top_saved;
+static int top_raw;
+
+static void top_on_signal(int sig)
+{
+	top_quit = sig;
+}
+
+static void tty_restore(void)
+{
+	if (top_raw)
+		tcsetattr(0, TCSANOW, &top_saved);
+	top_raw = 0;
+}
+
+/* Non-canonical, no echo: q quits without Enter */
+static void tty_raw(void)
+{
+	struct termios t;
+	if (!isatty(0) || tcgetattr(0, &top_saved))
+		return;
+	t = top_saved;
+	t.c_lflag &= ~(ICANON | ECHO);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(0, TCSANOW, &t) == 0)
+		top_raw = 1;
+}
+
+static void top_signals(void)
+{
+	struct sigaction sa = { .sa_handler = top_on_signal }; /* no SA_RESTART: poll() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+struct top {
+	struct ctl c;          /* a copy, json off: top reads status itself */
+	struct samples prev;
+	int tty;
+	int64_t last;          /* of the last refresh, loop_now_ms() */
+};
+
+static void top_header(FILE *f, const cJSON *j, int n)
+{
+	const cJSON *sup = cJSON_GetObjectItemCaseSensitive(j, "supervisor");
+	double pid = 0, up = 0;
+	char u[32], now[64];
+	js_num(sup, "pid", &pid);
+	js_num(sup, "uptime_s", &up);
+	fprintf(f, "mls top  %s  supervisor pid %.0f, up %s, %d instance%s%s  (q quits)\n\n",
+		fmt_clock(now_wall(), 0, now, sizeof now), pid, fmt_uptime((int64_t)up, u, sizeof u),
+		n, n == 1 ? "" : "s", js_bool(sup, "shutting_down") ? ", shutting down" : "");
+}
+
+/* Asks for the status and draws it; returns 0 or the exit status */
+static int top_refresh(struct top *tp)
+{
+	char *words[] = { "status" };
+	int rc;
+	cJSON *j = ctl_call(&tp->c, words, 1, &rc);
+	if (!j)
+		return rc;
+	const cJSON *svcs = js_arr(j, "services");
+	int n = cJSON_GetArraySize(svcs);
+	struct samples cur = { calloc((size_t)n + 1, sizeof *cur.v), 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (!cur.v || !f) {
+		fprintf(stderr, "mls ctl: out of memory\n");
+		free(cur.v);
+		if (f)
+			fclose(f);
+		free(out);
+		cJSON_Delete(j);
+		return CTL_FAIL;
+	}
+	struct table t;
+	status_table(&t, svcs, &tp->prev, &cur);
+	if (tp->tty)
+		fputs("\033[H\033[2J", f);
+	top_header(f, j, n);
+	table_print(&t, f);
+	if (!tp->tty)
+		fputc('\n', f);
+	fclose(f);
+	fwrite(out, 1, len, stdout);
+	fflush(stdout);
+	free(out);
+	table_free(&t);
+	free(tp->prev.v);
+	tp->prev = cur;
+	tp->last = loop_now_ms();
+	cJSON_Delete(j);
+	return 0;
+}
+
+/* Reads what the event stream has; -1 when it ended (rc set) */
+static int top_events(struct conn *ev, int *dirty, int *rc)
+{
+	int r = conn_pump(ev);
+	if (r <= 0) {
+		if (r < 0)
+			fprintf(stderr, "mls ctl: reading events: %s\n", strerror(errno));
+		else
+			fprintf(stderr, "mls ctl: the supervisor closed the connection\n");
+		*rc = CTL_FAIL;
+		return -1;
+	}
+	while (conn_next_line(ev))
+		*dirty = 1;
+	return 0;
+}
+
+/* 'q' quits; stdin at EOF is no longer watched */
+static int top_key(int *in_fd)
+{
+	char b[64];
+	ssize_t n = read(0, b, sizeof b);
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*in_fd = -1;
+		return 0;
+	}
+	return memchr(b, 'q', (size_t)n) || memchr(b, 'Q', (size_t)n);
+}
+
+static int top_loop(struct top *tp, struct conn *ev)
+{
+	int in_fd = 0, dirty = 1, rc = CTL_OK;
+	while (!top_quit) {
+		int64_t now = loop_now_ms();
+		/* on an event, at most 5 redraws a second; at least one per 2 s */
+		int64_t due = dirty ? tp->last + 200 : tp->last + CTL_TOP_MS;
+		if (now >= due) {
+			if ((rc = top_refresh(tp)))
+				return rc;
+			dirty = 0;
+			continue;
+		}
+		struct pollfd p[2] = { { ev->fd, POLLIN, 0 }, { in_fd, POLLIN, 0 } };
+		int r = poll(p, 2, (int)(due - now));
+		if (r < 0 && errno != EINTR) {
+			fprintf(stderr, "mls ctl: poll: %s\n", strerror(errno));
+			return CTL_FAIL;
+		}
+		if (r <= 0)
+			continue;
+		if (p[0].revents && top_events(ev, &dirty, &rc))
+			return rc;
+		if (p[1].revents && top_key(&in_fd))
+			break;
+	}
+	return CTL_OK;
+}
+
+int ctl_top(const struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return ctl_usage("top takes no arguments");
+	if (c->json)
+		return ctl_usage("top has no --json (try status --json or events --json)");
+	struct top tp = { .c = *c, .tty = isatty(1) };
+	tp.c.json = 0;
+	struct conn ev;
+	int rc = CTL_UNREACHABLE;
+	if (conn_open(c, &ev))
+		return CTL_UNREACHABLE;
+	cJSON *j = NULL;
+	if (conn_send1(&ev, "events") || !(j = conn_reply(&ev, &rc, 0))) {
+		conn_close(&ev);
+		return rc;
+	}
+	cJSON_Delete(j);
+	top_signals();
+	tty_raw();
+	tp.last = loop_now_ms() - CTL_TOP_MS;
+	rc = top_loop(&tp, &ev);
+	tty_restore();
+	if (tp.tty && top_quit != SIGHUP)
+		fputs("\n", stdout);
+	free(tp.prev.v);
+	conn_close(&ev);
+	return rc;
+}

@@ -1,0 +1,605 @@
+/* sv_ctl.c: the control requests of docs/protocol.md, and the events.
+ * Replies are built as JSON text with jbuf (no tree: a status of 1,000
+ * instances is one pass and one buffer). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "parse.h"
+#include "sv.h"
+
+#define MAX_TARGETS (CONFIG_MAX_SERVICES * 4)
+
+static void reply_err(struct ctlconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_err(struct ctlconn *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	struct jbuf b = { 0 };
+	jb_puts(&b, "{\"ok\":false,\"error\":");
+	jb_str(&b, msg);
+	jb_puts(&b, "}\n");
+	if (!b.oom)
+		ctlsrv_reply(c, b.p, b.len);
+	jb_free(&b);
+}
+
+static void send_buf(struct ctlconn *c, struct jbuf *b)
+{
+	if (b->oom)
+		reply_err(c, "out of memory");
+	else
+		ctlsrv_reply(c, b->p, b->len);
+	jb_free(b);
+}
+
+static struct svc *find_svc(const char *name, size_t len)
+{
+	for (int s = 0; s < SV.nsvcs; s++) {
+		const char *n = SV.svcs[s]->cfg->name;
+		if (!SV.svcs[s]->removed && strlen(n) == len && !memcmp(n, name, len))
+			return SV.svcs[s];
+	}
+	return NULL;
+}
+
+/* NAME or NAME.N into instances; "all" when allowed. Returns the count
+ * added, or -1 after replying with an error. */
+static int resolve(struct ctlconn *c, int argc, char **argv, int allow_all, struct inst ***out, int *n)
+{
+	int cap = 0;
+	*out = NULL;
+	*n = 0;
+	for (int a = 0; a < argc; a++) {
+		const char *w = argv[a];
+		int all = allow_all && !strcmp(w, "all");
+		struct svc *v = NULL;
+		int idx = 0;
+		if (!all) {
+			v = find_svc(w, strlen(w));
+			const char *dot = strrchr(w, '.');
+			if (!v && dot && dot[1]) {
+				int64_t k;
+				if (!parse_int(dot + 1, 1, CONFIG_MAX_REPLICAS, &k) && (v = find_svc(w, (size_t)(dot - w))))
+					idx = (int)k;
+				if (v && idx > v->ninst) {
+					reply_err(c, "no such instance: %s (%s has %d)", w, v->cfg->name, v->ninst);
+					free(*out);
+					return -1;
+				}
+			}
+			if (!v) {
+				const char *best = NULL;
+				int bd = 3;
+				for (int s = 0; s < SV.nsvcs; s++) {
+					int d = edit_distance(w, SV.svcs[s]->cfg->name, 3);
+					if (d < bd)
+						bd = d, best = SV.svcs[s]->cfg->name;
+				}
+				if (best)
+					reply_err(c, "no such service: %s (did you mean %s?)", w, best);
+				else
+					reply_err(c, "no such service: %s", w);
+				free(*out);
+				return -1;
+			}
+		}
+		for (int s = 0; s < SV.nsvcs; s++) {
+			struct svc *sv = SV.svcs[s];
+			if (sv->removed || (!all && sv != v))
+				continue;
+			for (int k = 0; k < sv->ninst; k++) {
+				if (idx && k + 1 != idx)
+					continue;
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 16;
+					struct inst **p = realloc(*out, (size_t)cap * sizeof *p);
+					if (!p) {
+						reply_err(c, "out of memory");
+						free(*out);
+						return -1;
+					}
+					*out = p;
+				}
+				(*out)[(*n)++] = sv->inst[k];
+			}
+		}
+	}
+	return *n;
+}
+
+/* ------------------------------------------------------------ status */
+
+static void inst_json(struct jbuf *b, const struct inst *i)
+{
+	const struct service *c = i->svc->cfg;
+	int64_t now = loop_now_ms();
+	jb_puts(b, "{\"name\":");
+	jb_str(b, c->name);
+	jb_printf(b, ",\"instance\":%d,\"state\":\"%s\",\"pid\":", i->idx, state_name(i->state));
+	if (i->pid > 0)
+		jb_printf(b, "%d", (int)i->pid);
+	else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"port\":");
+	if (i->port > 0)
+		jb_printf(b, "%d", i->port);
+	else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"uptime_s\":");
+	if (i->pid > 0)
+		jb_printf(b, "%lld", (long long)((now - i->spawned_ms) / 1000));
+	else
+		jb_puts(b, "null");
+	jb_printf(b, ",\"restarts\":%d,\"exit_code\":", i->restarts);
+	if (i->has_exit && i->last_code >= 0 && !i->last_sig)
+		jb_printf(b, "%d", i->last_code);
+	else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"signal\":");
+	if (i->has_exit && i->last_sig) {
+		const char *sn = signal_name(i->last_sig);
+		jb_printf(b, "\"SIG%s\"", sn ? sn : "?");
+	} else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"health\":null,\"reason\":");
+	jb_str(b, i->reason[0] ? i->reason : NULL);
+	jb_puts(b, ",\"next_run\":");
+	if (c->schedule && i->next_run > 0)
+		jb_printf(b, "%lld", (long long)i->next_run);
+	else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"next_start\":");
+	if (i->state == ST_BACKOFF)
+		jb_printf(b, "%.1f", (double)(wall_ms() + (i->next_start_ms - now)) / 1000.0);
+	else
+		jb_puts(b, "null");
+	jb_printf(b, ",\"dropped_lines\":%llu,\"job\":%s,\"runs_done\":", (unsigned long long)i->log.dropped,
+		c->is_job ? "true" : "false");
+	if (c->is_job)
+		jb_printf(b, "%d", i->runs_done);
+	else
+		jb_puts(b, "null");
+	jb_puts(b, ",\"waiting_for\":");
+	jb_str(b, i->state == ST_WAITING ? i->waiting_for : NULL);
+	jb_puts(b, "}");
+}
+
+static void do_status(struct ctlconn *c, int argc, char **argv)
+{
+	struct inst **t = NULL;
+	int n = 0;
+	if (argc > 1 && resolve(c, argc - 1, argv + 1, 1, &t, &n) < 0)
+		return;
+	struct jbuf b = { 0 };
+	jb_printf(&b, "{\"ok\":true,\"supervisor\":{\"pid\":%d,\"uptime_s\":%lld,\"version\":\"%s\",\"config\":[",
+		(int)SV.pid, (long long)((loop_now_ms() - SV.start_ms) / 1000), MLS_VERSION);
+	for (int f = 0; f < SV.nfiles; f++) {
+		if (f)
+			jb_puts(&b, ",");
+		jb_str(&b, SV.files[f]);
+	}
+	jb_puts(&b, "],\"state_dir\":");
+	jb_str(&b, SV.state_dir);
+	jb_puts(&b, ",\"log_dir\":");
+	jb_str(&b, SV.log_dir);
+	jb_printf(&b, ",\"shutting_down\":%s},\"services\":[", SV.shutting_down ? "true" : "false");
+	int first = 1;
+	if (argc > 1) {
+		for (int k = 0; k < n; k++) {
+			if (!first)
+				jb_puts(&b, ",");
+			first = 0;
+			inst_json(&b, t[k]);
+		}
+	} else {
+		/* config order, which the user wrote; SV.svcs is in dependency order */
+		for (int o = 0; o < SV.cfg->nsvcs; o++)
+			for (int s = 0; s < SV.nsvcs; s++) {
+				struct svc *v = SV.svcs[s];
+				if (v->removed || v->cfg != &SV.cfg->svcs[o])
+					continue;
+				for (int k = 0; k < v->ninst; k++) {
+					if (!first)
+						jb_puts(&b, ",");
+					first = 0;
+					inst_json(&b, v->inst[k]);
+				}
+			}
+	}
+	jb_puts(&b, "]}\n");
+	free(t);
+	send_buf(c, &b);
+}
+
+/* ------------------------------------------------------------ actions */
+
+static void reply_instances(struct ctlconn *c, struct inst **t, int n, const char *key)
+{
+	struct jbuf b = { 0 };
+	jb_printf(&b, "{\"ok\":true,\"seq\":%llu,\"%s\":[", (unsigned long long)SV.seq, key);
+	for (int k = 0; k < n; k++) {
+		if (k)
+			jb_puts(&b, ",");
+		jb_puts(&b, "{\"name\":");
+		jb_str(&b, t[k]->name);
+		jb_puts(&b, ",\"service\":");
+		jb_str(&b, t[k]->svc->cfg->name);
+		jb_printf(&b, ",\"instance\":%d,\"state\":\"%s\"}", t[k]->idx, state_name(t[k]->state));
+	}
+	jb_puts(&b, "]}\n");
+	send_buf(c, &b);
+}
+
+static void do_action(struct ctlconn *c, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	if (argc < 2) {
+		reply_err(c, "usage: %s NAME...", cmd);
+		return;
+	}
+	if (SV.shutting_down) {
+		reply_err(c, "shutting down");
+		return;
+	}
+	struct inst **t;
+	int n;
+	int is_restart = !strcmp(cmd, "restart");
+	if (resolve(c, argc - 1, argv + 1, is_restart, &t, &n) < 0)
+		return;
+	int all = is_restart && argc == 2 && !strcmp(argv[1], "all");
+	int m = 0;
+	for (int k = 0; k < n; k++) {
+		struct inst *i = t[k];
+		if (all && i->down)
+			continue;
+		t[m++] = i;
+		if (!strcmp(cmd, "start"))
+			inst_ctl_start(i);
+		else if (!strcmp(cmd, "stop"))
+			inst_ctl_stop(i);
+		else
+			inst_ctl_restart(i);
+	}
+	sv_log(LOG_INFO, NULL, "%s %s (control request)", cmd, argv[1]);
+	reply_instances(c, t, m, "instances");
+	free(t);
+}
+
+static void do_signal(struct ctlconn *c, int argc, char **argv)
+{
+	int sig;
+	if (argc < 3) {
+		reply_err(c, "usage: signal SIG NAME...");
+		return;
+	}
+	if (parse_signal(argv[1], &sig)) {
+		reply_err(c, "unknown signal '%s' (use a name like TERM or SIGHUP, or a number)", argv[1]);
+		return;
+	}
+	struct inst **t;
+	int n;
+	if (resolve(c, argc - 2, argv + 2, 0, &t, &n) < 0)
+		return;
+	int m = 0;
+	for (int k = 0; k < n; k++)
+		if (t[k]->pid > 0 && (kill(-t[k]->pgid, sig) == 0 || kill(t[k]->pid, sig) == 0))
+			t[m++] = t[k];
+	reply_instances(c, t, m, "signalled");
+	free(t);
+}
+
+/* -------------------------------------------------------------- logs */
+
+struct tailctx {
+	struct jbuf *b;
+	const char *inst;
+	int first;
+	/* for merging */
+	char **lines;
+	const char **owner;
+	int n, cap;
+};
+
+static void collect(const char *line, size_t len, void *ctx)
+{
+	struct tailctx *t = ctx;
+	if (t->n == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 64;
+		char **l = realloc(t->lines, (size_t)cap * sizeof *l);
+		if (!l)
+			return;
+		t->lines = l;
+		const char **o = realloc(t->owner, (size_t)cap * sizeof *o);
+		if (!o)
+			return;
+		t->owner = o;
+		t->cap = cap;
+	}
+	char *p = malloc(len + 1);
+	if (!p)
+		return;
+	memcpy(p, line, len);
+	p[len] = 0;
+	t->lines[t->n] = p;
+	t->owner[t->n] = t->inst;
+	t->n++;
+}
+
+static struct tailctx *sort_ctx;
+static int cmp_idx(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	/* lines start with a fixed-width UTC timestamp: text order is time order */
+	int c = strncmp(sort_ctx->lines[x], sort_ctx->lines[y], 24);
+	return c ? c : x - y;
+}
+
+static void line_json(struct jbuf *b, const char *inst, const char *line)
+{
+	size_t len = strlen(line);
+	jb_puts(b, "{\"instance\":");
+	jb_str(b, inst);
+	if (len >= 25 && line[24] == ' ') {
+		jb_puts(b, ",\"time\":");
+		jb_strn(b, line, 24);
+		line += 25;
+		len -= 25;
+	}
+	jb_puts(b, ",\"line\":");
+	jb_strn(b, line, len);
+	jb_puts(b, "}");
+}
+
+static void do_logs(struct ctlconn *c, int argc, char **argv)
+{
+	int follow = argc > 1 && !strcmp(argv[1], "-f");
+	int a = 1 + follow;
+	int64_t nl = PROTO_LOGS_DEFAULT;
+	if (argc < a + 1 || argc > a + 2 || (argc == a + 2 && parse_int(argv[a + 1], 1, 1000000, &nl))) {
+		reply_err(c, "usage: logs [-f] NAME [N]");
+		return;
+	}
+	struct inst **t;
+	int n;
+	if (resolve(c, 1, argv + a, 0, &t, &n) < 0)
+		return;
+	struct tailctx tc = { 0 };
+	for (int k = 0; k < n; k++) {
+		tc.inst = t[k]->name;
+		logsink_tail(&t[k]->log, (int)nl, collect, &tc);
+	}
+	int *idx = malloc((size_t)(tc.n ? tc.n : 1) * sizeof *idx);
+	struct jbuf b = { 0 };
+	jb_puts(&b, "{\"ok\":true,\"lines\":[");
+	if (idx) {
+		for (int k = 0; k < tc.n; k++)
+			idx[k] = k;
+		sort_ctx = &tc;
+		qsort(idx, (size_t)tc.n, sizeof *idx, cmp_idx);
+		int from = tc.n > nl ? tc.n - (int)nl : 0;
+		for (int k = from; k < tc.n; k++) {
+			if (k > from)
+				jb_puts(&b, ",");
+			line_json(&b, tc.owner[idx[k]], tc.lines[idx[k]]);
+		}
+	}
+	jb_puts(&b, "]}\n");
+	for (int k = 0; k < tc.n; k++)
+		free(tc.lines[k]);
+	free(tc.lines);
+	free(tc.owner);
+	free(idx);
+	send_buf(c, &b);
+	if (follow) {
+		char topic[CONFIG_NAME_MAX + 8];
+		snprintf(topic, sizeof topic, "log:%s", t[0]->svc->cfg->name);
+		ctlsrv_subscribe(c, topic);
+	}
+	free(t);
+}
+
+/* Output for `logs -f` followers: whole lines of this read; a line cut by
+ * the read boundary is sent in two parts (the file gets it whole) */
+void sv_log_line(struct inst *i, const char *buf, size_t n)
+{
+	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0)
+		return;
+	char topic[CONFIG_NAME_MAX + 8];
+	snprintf(topic, sizeof topic, "log:%s", i->svc->cfg->name);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char ts[32];
+	logsink_timestamp(&now, ts);
+	while (n > 0) {
+		const char *nl = memchr(buf, '\n', n);
+		size_t len = nl ? (size_t)(nl - buf) : n;
+		struct jbuf b = { 0 };
+		jb_puts(&b, "{\"event\":\"log\",\"instance\":");
+		jb_str(&b, i->name);
+		jb_printf(&b, ",\"time\":\"%s\",\"line\":", ts);
+		jb_strn(&b, buf, len);
+		jb_puts(&b, "}\n");
+		if (!b.oom)
+			ctlsrv_broadcast(SV.ctl, topic, b.p, b.len);
+		jb_free(&b);
+		buf += len + (nl != NULL);
+		n -= len + (nl != NULL);
+	}
+}
+
+/* ----------------------------------------------------------- history */
+
+static void do_history(struct ctlconn *c, int argc, char **argv)
+{
+	if (argc != 2) {
+		reply_err(c, "usage: history NAME");
+		return;
+	}
+	struct inst **t;
+	int n;
+	if (resolve(c, 1, argv + 1, 0, &t, &n) < 0)
+		return;
+	struct jbuf b = { 0 };
+	jb_puts(&b, "{\"ok\":true,\"history\":[");
+	int first = 1;
+	for (int k = 0; k < n; k++)
+		for (int h = 0; h < t[k]->nhist; h++) {
+			const struct exitrec *e = &t[k]->hist[h];
+			if (!first)
+				jb_puts(&b, ",");
+			first = 0;
+			jb_puts(&b, "{\"instance\":");
+			jb_str(&b, t[k]->name);
+			jb_printf(&b, ",\"time\":%lld,\"pid\":%d,\"exit_code\":", (long long)e->time_ms, (int)e->pid);
+			if (e->sig || e->code < 0)
+				jb_puts(&b, "null");
+			else
+				jb_printf(&b, "%d", e->code);
+			jb_puts(&b, ",\"signal\":");
+			if (e->sig) {
+				const char *sn = signal_name(e->sig);
+				jb_printf(&b, "\"SIG%s\"", sn ? sn : "?");
+			} else
+				jb_puts(&b, "null");
+			jb_printf(&b, ",\"uptime_ms\":%lld,\"restarts\":%d}", (long long)e->uptime_ms, t[k]->restarts);
+		}
+	jb_puts(&b, "]}\n");
+	free(t);
+	send_buf(c, &b);
+}
+
+/* ------------------------------------------------------------- events */
+
+void sv_event_raw(const char *type, const char *body)
+{
+	SV.seq++;
+	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0)
+		return;
+	struct jbuf b = { 0 };
+	jb_printf(&b, "{\"event\":\"%s\",\"seq\":%llu,\"time\":%lld%s}\n", type, (unsigned long long)SV.seq,
+		(long long)wall_ms(), body ? body : "");
+	if (!b.oom)
+		ctlsrv_broadcast(SV.ctl, "events", b.p, b.len);
+	jb_free(&b);
+}
+
+static void inst_ident(struct jbuf *b, const struct inst *i)
+{
+	jb_puts(b, ",\"name\":");
+	jb_str(b, i->name);
+	jb_puts(b, ",\"service\":");
+	jb_str(b, i->svc->cfg->name);
+	jb_printf(b, ",\"instance\":%d", i->idx);
+}
+
+void sv_event_state(struct inst *i)
+{
+	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0) {
+		SV.seq++;
+		return;
+	}
+	struct jbuf b = { 0 };
+	inst_ident(&b, i);
+	jb_printf(&b, ",\"state\":\"%s\",\"pid\":", state_name(i->state));
+	if (i->pid > 0)
+		jb_printf(&b, "%d", (int)i->pid);
+	else
+		jb_puts(&b, "null");
+	jb_puts(&b, ",\"reason\":");
+	jb_str(&b, i->reason[0] ? i->reason : NULL);
+	if (!b.oom)
+		sv_event_raw("state", b.p);
+	jb_free(&b);
+}
+
+void sv_event_exit(struct inst *i, pid_t pid, int code, int sig, int64_t up)
+{
+	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0) {
+		SV.seq++;
+		return;
+	}
+	struct jbuf b = { 0 };
+	inst_ident(&b, i);
+	jb_printf(&b, ",\"pid\":%d,\"exit_code\":", (int)pid);
+	if (sig || code < 0)
+		jb_puts(&b, "null");
+	else
+		jb_printf(&b, "%d", code);
+	jb_puts(&b, ",\"signal\":");
+	if (sig) {
+		const char *sn = signal_name(sig);
+		jb_printf(&b, "\"SIG%s\"", sn ? sn : "?");
+	} else
+		jb_puts(&b, "null");
+	jb_printf(&b, ",\"uptime_ms\":%lld", (long long)up);
+	if (!b.oom)
+		sv_event_raw("exit", b.p);
+	jb_free(&b);
+}
+
+/* ----------------------------------------------------------- dispatch */
+
+void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx)
+{
+	(void)s;
+	(void)ctx;
+	const char *cmd = argv[0];
+	if (!strcmp(cmd, "status"))
+		do_status(c, argc, argv);
+	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "restart"))
+		do_action(c, argc, argv);
+	else if (!strcmp(cmd, "signal"))
+		do_signal(c, argc, argv);
+	else if (!strcmp(cmd, "logs"))
+		do_logs(c, argc, argv);
+	else if (!strcmp(cmd, "history"))
+		do_history(c, argc, argv);
+	else if (!strcmp(cmd, "events")) {
+		char r[64];
+		int n = snprintf(r, sizeof r, "{\"ok\":true,\"seq\":%llu}\n", (unsigned long long)SV.seq);
+		ctlsrv_reply(c, r, (size_t)n);
+		ctlsrv_subscribe(c, "events");
+	} else if (!strcmp(cmd, "reload")) {
+		struct jbuf b = { 0 };
+		sv_reload(&b);
+		send_buf(c, &b);
+	} else if (!strcmp(cmd, "shutdown")) {
+		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
+		sv_log(LOG_INFO, NULL, "shutdown requested over the control socket");
+		if (!SV.shutting_down)
+			SV.shutting_down = 1;
+		sv_reconcile_soon();
+	} else if (!strcmp(cmd, "version")) {
+		char r[128];
+		int n = snprintf(r, sizeof r, "{\"ok\":true,\"version\":\"%s\",\"pid\":%d}\n", MLS_VERSION, (int)SV.pid);
+		ctlsrv_reply(c, r, (size_t)n);
+	} else if (!strcmp(cmd, "debug-clock") && SV.test_hooks && argc == 2) {
+		/* test hook (MLS_TEST_CLOCK=1): move the wall clock by N seconds
+		 * so cron jobs can be tested without waiting a real minute */
+		int64_t d;
+		if (parse_int(argv[1], -100000000, 100000000, &d)) {
+			reply_err(c, "usage: debug-clock SECONDS");
+			return;
+		}
+		SV.wall_offset_s += d;
+		for (int s2 = 0; s2 < SV.nsvcs; s2++)
+			for (int k = 0; k < SV.svcs[s2]->ninst; k++) {
+				struct inst *i = SV.svcs[s2]->inst[k];
+				if (i->svc->cfg->schedule && i->job_timer && i->next_run && i->next_run <= wall_s()) {
+					loop_timer_cancel(SV.loop, i->job_timer);
+					i->job_timer = loop_timer_at(SV.loop, 0, sv_job_due, i);
+				}
+			}
+		char r[64];
+		int n = snprintf(r, sizeof r, "{\"ok\":true,\"offset_s\":%lld}\n", (long long)SV.wall_offset_s);
+		ctlsrv_reply(c, r, (size_t)n);
+	} else
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, events, shutdown, version)",
+			cmd);
+}
