@@ -1,6 +1,8 @@
 # mls — build, test, fuzz and measure.
 #
 #   make                       build/mls: static x86_64 musl binary, stripped
+#   make demo                  build, then run mls supervise on config/demo.yaml
+#                              (foreground; state and logs in build/run/)
 #   make NO_GIT=1 NO_TLS=1     build/min/mls: without libgit2 and BearSSL
 #                              (one of them alone: build/nogit/, build/notls/)
 #   make ARCH=aarch64          build/aarch64/mls    (also ARCH=armhf)
@@ -196,7 +198,7 @@ DEP_STAMPS := $(DEP_PKGS:%=$(DEP_DIR)/stamp/%)
 # Targets for people (each calls make again for the configurations it needs)
 # ---------------------------------------------------------------------------
 
-.PHONY: all mls deps unit dev test test-cross size fuzz fuzz-build bench \
+.PHONY: all mls deps unit dev test test-cross size fuzz fuzz-build bench demo \
 	clean distclean help FORCE
 
 all: $(MLS)
@@ -238,6 +240,11 @@ test-cross:
 		$(MAKE) --no-print-directory ARCH=$$a KIND=release all || exit 1; \
 	done
 	@scripts/test-cross.sh $(B)/mls $(foreach a,$(CROSS_ARCHS),$(B)/$(a)/mls)
+
+# The README's main job: the demo services in the foreground, Ctrl-C stops
+demo: $(MLS)
+	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
+	@exec $(MLS) supervise -c config/demo.yaml
 
 size:
 	@$(MAKE) --no-print-directory KIND=release NO_GIT=0 NO_TLS=0 all

@@ -39,6 +39,7 @@ int sv_load(struct config **out, struct diags *d)
 		free(c);
 		return -1;
 	}
+	config_compact(c); /* on ENOMEM it stays as loaded: bigger, still right */
 	*out = c;
 	return 0;
 }
@@ -171,8 +172,9 @@ static void shrink(struct svc *v, int n, struct config *old)
 	}
 	SV.svcs = p;
 	SV.svcs[SV.nsvcs++] = twin;
-	if (old != SV.cfg)
-		oldcfg_ref(old, 1);
+	/* always: shrink() runs in sv_apply() before SV.cfg becomes the new
+	 * config, so old == SV.cfg here, and sv_sweep() drops this ref */
+	oldcfg_ref(old, 1);
 	/* the twin's cfg must outlive the new config swap: point it into old */
 	for (int t = 0; t < old->nsvcs; t++)
 		if (!strcmp(old->svcs[t].name, v->cfg->name))

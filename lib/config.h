@@ -210,6 +210,11 @@ int config_load_mem(struct config *cfg, const char *name, const char *data,
 
 void config_free(struct config *cfg);
 
+/* Move a loaded config into a fresh arena that holds only what its structs
+ * point to (the loader's tree and maps are freed). Returns 0, or -1 on
+ * ENOMEM with cfg unchanged and still valid. (lib/config_copy.c) */
+int config_compact(struct config *cfg);
+
 /* Find a service by name; NULL if none */
 struct service *config_find(const struct config *cfg, const char *name);
 

@@ -1140,6 +1140,77 @@ static void test_diag_format(void)
 	tap_ok(!strcmp(diag_format(&x, buf, sizeof buf), "mls: warning: boom"), __LINE__, "diag_format: no file");
 }
 
+
+/* config_compact: every field survives the move to a fresh arena (under
+ * ASan, a pointer left into the old arena is a use-after-free report) */
+static int streq_n(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int strv_eq(const struct strv *a, const struct strv *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (int k = 0; k < a->n; k++)
+		if (!streq_n(a->v[k], b->v[k]) || (a->pos && (a->pos[k].line != b->pos[k].line ||
+				!streq_n(a->pos[k].file, b->pos[k].file))))
+			return 0;
+	return 1;
+}
+
+static int cmd_eq(const struct command *a, const struct command *b)
+{
+	if (a->argc != b->argc || a->shell != b->shell || a->pos.line != b->pos.line || !streq_n(a->pos.file, b->pos.file))
+		return 0;
+	for (int k = 0; k < a->argc; k++)
+		if (!streq_n(a->argv[k], b->argv[k]))
+			return 0;
+	return !a->argv || !b->argv[a->argc];
+}
+
+static void test_compact(void)
+{
+	static const char yaml[] =
+		"state_dir: /tmp/s\nlog_dir: /tmp/l\ncontrol_group: wheel\nstartup: sequential\n"
+		"x-e: &e {A: \"1\"}\n"
+		"services:\n"
+		"  db: {command: \"exec sleep 1\", ready: notify, tags: [a, b], env_file: [/dev/null]}\n"
+		"  web:\n    command: [\"/bin/echo\", \"${PORT}\"]\n    replicas: 3\n    port: auto\n"
+		"    environment: {<<: *e, B: \"$$x\"}\n    depends_on: {db: {condition: service_started}}\n"
+		"    hooks: {pre_start: \"true\", post_stop: [\"/bin/true\"]}\n    user: \"0:0\"\n"
+		"    working_dir: /tmp\n    restart_backoff: {initial: 250ms, factor: 3}\n"
+		"  job: {command: [\"date\"], schedule: \"*/5 * * * *\", timeout: 3s}\n";
+	struct config a, b;
+	struct diags d = { 0 };
+	config_load_mem(&a, "c.yaml", yaml, sizeof yaml - 1, NULL, &d);
+	config_load_mem(&b, "c.yaml", yaml, sizeof yaml - 1, NULL, &d);
+	tap_ok(d.errors == 0, __LINE__, "compact: the config loads (%d errors)", d.errors);
+	tap_ok(config_compact(&b) == 0, __LINE__, "compact: returns 0");
+	tap_ok(b.nsvcs == a.nsvcs && b.nfiles == a.nfiles && streq_n(b.files[0], a.files[0]), __LINE__,
+	       "compact: services and files kept");
+	tap_ok(streq_n(a.state_dir, b.state_dir) && streq_n(a.log_dir, b.log_dir) &&
+	       streq_n(a.control_group, b.control_group) && a.startup == b.startup, __LINE__, "compact: top-level keys kept");
+	for (int k = 0; k < a.nsvcs && k < b.nsvcs; k++) {
+		const struct service *x = &a.svcs[k], *y = &b.svcs[k];
+		int ok = streq_n(x->name, y->name) && cmd_eq(&x->command, &y->command) &&
+			 strv_eq(&x->environment, &y->environment) && strv_eq(&x->env_file, &y->env_file) &&
+			 strv_eq(&x->tags, &y->tags) && cmd_eq(&x->pre_start, &y->pre_start) &&
+			 cmd_eq(&x->post_stop, &y->post_stop) && streq_n(x->user, y->user) &&
+			 streq_n(x->working_dir, y->working_dir) && streq_n(x->schedule, y->schedule) &&
+			 x->ndeps == y->ndeps && x->hash == y->hash && x->replicas == y->replicas &&
+			 x->port == y->port && x->backoff.factor == y->backoff.factor &&
+			 x->pos.line == y->pos.line && streq_n(x->pos.file, y->pos.file) &&
+			 y->pos.file == b.files[0];
+		for (int e = 0; ok && e < x->ndeps; e++)
+			ok = streq_n(x->deps[e].name, y->deps[e].name) && x->deps[e].cond == y->deps[e].cond;
+		tap_ok(ok, __LINE__, "compact: service %s equal after the move", x->name);
+	}
+	config_free(&a);
+	config_free(&b);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	run_dcases();
@@ -1154,5 +1225,6 @@ int main(void)
 	test_many_findings();
 	test_names();
 	test_diag_format();
+	test_compact();
 	return tap_done();
 }
