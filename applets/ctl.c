@@ -128,12 +128,14 @@ static const struct cmd {
 	{ "run", ctl_run, 0 },
 };
 
-/* Is a[i] a global option? Consumes its value; returns 1 (taken), 0 (not
- * one), or CTL_USAGE+10 on a bad value. */
+/* Is argv[*i] a global option? Consumes its value; returns 1 (taken), 0
+ * (not one), 2 (--help), or -1 on a bad value (printed). */
 static int global_opt(struct ctl *c, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i], *val = NULL;
 	int takes = !strcmp(a, "-s") || !strcmp(a, "--socket") || !strcmp(a, "--timeout");
+	if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		return 2;
 	if (!strcmp(a, "--json")) {
 		c->json = 1;
 		return 1;
@@ -188,9 +190,9 @@ int ctl_main(int argc, char **argv)
 			continue;
 		}
 		int r = dashdash ? 0 : global_opt(&c, argc, argv, &i);
-		if (r < 0) {
+		if (r < 0 || r == 2) {
 			free(rest);
-			return CTL_USAGE;
+			return r < 0 ? CTL_USAGE : applet_usage("ctl", 0);
 		}
 		if (!r)
 			rest[nrest++] = argv[i];

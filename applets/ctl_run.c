@@ -171,7 +171,8 @@ int ctl_run(const struct ctl *c, int argc, char **argv)
 	spawn_req_init(&r);
 	svcexec_req(&x, s, &r);
 	r.in_fd = 0;       /* the terminal's stdin */
-	r.out_fd = 1;      /* stdout; spawn makes fd 2 the same */
+	r.out_fd = 1;      /* stdout */
+	r.err_fd = 2;      /* and stderr, kept apart */
 	r.keep_session = 1;
 	fflush(stdout);
 	fflush(stderr);

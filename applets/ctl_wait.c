@@ -19,7 +19,14 @@ struct inst {
 	char exit_info[64];  /* of the last exit event: "status 1", "SIGKILL" */
 	char next_run[64];   /* "" = none (only looked up in waiting) */
 	int done;
+	int64_t settle_at;   /* running, not done yet: final at this time */
 };
+
+/* A start is a success only if the instance is still running this long
+ * after ctl saw it running: `ready: none` makes a program running the
+ * moment it is spawned, and one that exits at once (bad config, missing
+ * file) must be reported as failed, not as running. */
+#define CTL_SETTLE_MS 500
 
 struct wait {
 	const struct ctl *c;
@@ -94,8 +101,13 @@ static void update(struct wait *w, struct inst *in)
 	if (!strcmp(in->state, "waiting") && !w->stop)
 		lookup_next_run(w, in);
 	int v = verdict(w, in);
+	in->settle_at = 0;
 	if (!v)
 		return;
+	if (v > 0 && !w->stop && !strcmp(in->state, "running")) {
+		in->settle_at = loop_now_ms() + CTL_SETTLE_MS;
+		return;
+	}
 	in->done = 1;
 	w->pending--;
 	if (v < 0)
@@ -189,7 +201,26 @@ static int follow(struct wait *w, struct conn *ev)
 	int64_t deadline = w->c->timeout_ms ? loop_now_ms() + w->c->timeout_ms : -1;
 	char what[96], t[32];
 	while (w->pending > 0) {
-		int r = conn_read_line(ev, deadline);
+		/* instances running long enough are done */
+		int64_t now = loop_now_ms(), until = deadline;
+		for (int i = 0; i < w->n; i++) {
+			struct inst *in = &w->v[i];
+			if (in->done || !in->settle_at)
+				continue;
+			if (in->settle_at <= now) {
+				in->settle_at = 0;
+				in->done = 1;
+				w->pending--;
+				if (!w->c->json)
+					say_done(in, 1);
+			} else if (until < 0 || in->settle_at < until)
+				until = in->settle_at;
+		}
+		if (w->pending == 0)
+			break;
+		int r = conn_read_line(ev, until);
+		if (r < 0 && errno == ETIMEDOUT && until != deadline)
+			continue;
 		if (r == 1 && on_event(w, ev->line)) {
 			say_pending(w, "the supervisor is shutting down");
 			return CTL_FAIL;

@@ -250,8 +250,9 @@ static void do_action(struct ctlconn *c, int argc, char **argv)
 	struct inst **t;
 	int n;
 	int is_restart = !strcmp(cmd, "restart");
-	if (resolve(c, argc - 1, argv + 1, is_restart, &t, &n) < 0)
+	if (resolve(c, argc - 1, argv + 1, 1, &t, &n) < 0)
 		return;
+	/* restart all: every instance not stopped by request */
 	int all = is_restart && argc == 2 && !strcmp(argv[1], "all");
 	int m = 0;
 	for (int k = 0; k < n; k++) {
@@ -290,7 +291,16 @@ static void do_signal(struct ctlconn *c, int argc, char **argv)
 	for (int k = 0; k < n; k++)
 		if (t[k]->pid > 0 && (kill(-t[k]->pgid, sig) == 0 || kill(t[k]->pid, sig) == 0))
 			t[m++] = t[k];
-	reply_instances(c, t, m, "signalled");
+	/* docs/protocol.md: "signalled" is a list of instance names */
+	struct jbuf b = { 0 };
+	jb_printf(&b, "{\"ok\":true,\"seq\":%llu,\"signalled\":[", (unsigned long long)SV.seq);
+	for (int k = 0; k < m; k++) {
+		if (k)
+			jb_puts(&b, ",");
+		jb_str(&b, t[k]->name);
+	}
+	jb_puts(&b, "]}\n");
+	send_buf(c, &b);
 	free(t);
 }
 
@@ -572,8 +582,10 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	} else if (!strcmp(cmd, "shutdown")) {
 		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
 		sv_log(LOG_INFO, NULL, "shutdown requested over the control socket");
-		if (!SV.shutting_down)
+		if (!SV.shutting_down) {
 			SV.shutting_down = 1;
+			sv_event_raw("shutdown", NULL); /* as on SIGTERM */
+		}
 		sv_reconcile_soon();
 	} else if (!strcmp(cmd, "version")) {
 		char r[128];

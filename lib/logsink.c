@@ -625,6 +625,11 @@ int logsink_open(struct logsink *s, const char *path, const char *prefix,
 	return 0;
 }
 
+int logsink_open_file(struct logsink *s)
+{
+	return s->path ? try_open(s, 1) : 0;
+}
+
 void logsink_feed(struct logsink *s, const char *buf, size_t n,
 	const struct timespec *now)
 {

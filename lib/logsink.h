@@ -66,6 +66,10 @@ struct logsink {
 int logsink_open(struct logsink *s, const char *path, const char *prefix,
 	int out_fd, int64_t max_size, int keep, size_t ring_max);
 
+/* Open the file now instead of at the first line (with the retry rules
+ * of a failed open). Returns 0, or -1 with errno. No-op in the stdout form. */
+int logsink_open_file(struct logsink *s);
+
 /* Take `n` bytes of output. `now` is the wall clock for the timestamp
  * (the caller reads it once per round). */
 void logsink_feed(struct logsink *s, const char *buf, size_t n,

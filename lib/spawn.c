@@ -151,7 +151,7 @@ void spawn_req_init(struct spawn_req *r)
 {
 	memset(r, 0, sizeof *r);
 	r->rlimit_as = r->rlimit_nofile = r->rlimit_core = r->rlimit_nproc = -1;
-	r->out_fd = r->in_fd = r->ready_fd = r->ready_src = -1;
+	r->out_fd = r->in_fd = r->err_fd = r->ready_fd = r->ready_src = -1;
 }
 
 /* Where the child stands when something fails: the step (for the
@@ -229,7 +229,7 @@ static void close_fds(unsigned lo, unsigned hi)
 static int setup_fds(const struct spawn_req *r, struct child *c)
 {
 	int floor = r->ready_fd >= 3 ? r->ready_fd + 1 : 3;
-	int null = -1, in, out, ready = -1;
+	int null = -1, in, out, err = -1, ready = -1;
 
 	if (r->ready_fd >= 0 && r->ready_fd < 3) {
 		errno = EINVAL; /* would clash with stdio */
@@ -246,13 +246,15 @@ static int setup_fds(const struct spawn_req *r, struct child *c)
 	out = fcntl(r->out_fd >= 0 ? r->out_fd : null, F_DUPFD_CLOEXEC, floor);
 	if (out < 0)
 		return fail(c, "set up stdout", NULL);
+	if (r->err_fd >= 0 && (err = fcntl(r->err_fd, F_DUPFD_CLOEXEC, floor)) < 0)
+		return fail(c, "set up stderr", NULL);
 	if (r->ready_fd >= 0) {
 		ready = fcntl(r->ready_src, F_DUPFD_CLOEXEC, floor);
 		if (ready < 0)
 			return fail(c, "set up the readiness fd", NULL);
 	}
 	/* dup2() clears FD_CLOEXEC on the targets */
-	if (dup2(out, 2) < 0)
+	if (dup2(err >= 0 ? err : out, 2) < 0)
 		return fail(c, "set up stderr", NULL);
 	c->errfd = 2;
 	if (dup2(out, 1) < 0)

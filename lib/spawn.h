@@ -49,6 +49,7 @@ struct spawn_req {
 	int nice, has_nice;
 	int out_fd;            /* becomes fd 1 and 2 in the child; -1 = /dev/null */
 	int in_fd;             /* becomes fd 0; -1 = /dev/null */
+	int err_fd;            /* becomes fd 2 instead of out_fd; -1 = out_fd */
 	int ready_fd;          /* child fd number for readiness (e.g. 3); -1 = none */
 	int ready_src;         /* our fd that becomes ready_fd in the child */
 	int keep_session;      /* 1: no setsid (ctl run, foreground) */

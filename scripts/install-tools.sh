@@ -60,7 +60,10 @@ check() {
 		have prove || want perl
 		have file || want file
 		have nc.openbsd || want netcat-openbsd
-		have python3 || want python3-minimal ;;  # JSON checks in tests/20-validate.t
+		# JSON and socket checks in the tests (json is not in python3-minimal)
+		python3 -c 'import json, socket, resource' 2>/dev/null || want python3
+		have unshare || want util-linux   # PID namespace tests (tests/32-pid1.t)
+		have ps || want procps ;;
 	aarch64)
 		have aarch64-linux-gnu-gcc || want gcc-aarch64-linux-gnu
 		if [ ! -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then
