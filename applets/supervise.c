@@ -205,15 +205,36 @@ static int daemonize(int *report)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	/* the child's messages go to STATE_DIR/mls.log: read it from its
+	 * current end, so a failure after detaching is shown here too */
+	char lp[4200];
+	snprintf(lp, sizeof lp, "%s/mls.log", SV.state_dir);
+	int lf = open(lp, O_RDONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (lf >= 0)
+		lseek(lf, 0, SEEK_END);
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		if (lf >= 0)
+			close(lf);
 		return -1;
+	}
 	if (pid > 0) {
 		close(p[1]);
 		char c;
 		ssize_t n = read(p[0], &c, 1);
-		_exit(n == 1 && c == 'k' ? 0 : 1);
+		if (n == 1 && c == 'k')
+			_exit(0);
+		char b[4096];
+		ssize_t r;
+		while (lf >= 0 && (r = read(lf, b, sizeof b)) > 0)
+			if (write(2, b, (size_t)r) != r)
+				break;
+		snprintf(lp, sizeof lp, "%s/mls.pid", SV.state_dir);
+		unlink(lp); /* ours: the lock is held, the child is gone */
+		_exit(1);
 	}
+	if (lf >= 0)
+		close(lf);
 	close(p[0]);
 	setsid();
 	if (fork() > 0)
@@ -364,6 +385,9 @@ int supervise_main(int argc, char **argv)
 			fprintf(stderr, "mls supervise: cannot listen on %s: %s\n", sock, strerror(errno));
 		return 1;
 	}
+	/* test hook: a shorter idle timeout for control connections */
+	if (getenv("MLS_TEST_CTL_IDLE_MS"))
+		ctlsrv_set_idle_timeout(SV.ctl, atoi(getenv("MLS_TEST_CTL_IDLE_MS")));
 	if (open_notify_socket() < 0)
 		fprintf(stderr, "mls supervise: warning: no NOTIFY_SOCKET (%s): ready: notify works through ready_fd only\n",
 			strerror(errno));

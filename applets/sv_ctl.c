@@ -230,7 +230,15 @@ static void reply_instances(struct ctlconn *c, struct inst **t, int n, const cha
 		jb_str(&b, t[k]->name);
 		jb_puts(&b, ",\"service\":");
 		jb_str(&b, t[k]->svc->cfg->name);
-		jb_printf(&b, ",\"instance\":%d,\"state\":\"%s\"}", t[k]->idx, state_name(t[k]->state));
+		jb_printf(&b, ",\"instance\":%d,\"state\":\"%s\",\"pid\":", t[k]->idx, state_name(t[k]->state));
+		/* what ctl prints when the state is final at once */
+		if (t[k]->pid > 0)
+			jb_printf(&b, "%d", (int)t[k]->pid);
+		else
+			jb_puts(&b, "null");
+		jb_puts(&b, ",\"reason\":");
+		jb_str(&b, t[k]->reason[0] ? t[k]->reason : NULL);
+		jb_puts(&b, "}");
 	}
 	jb_puts(&b, "]}\n");
 	send_buf(c, &b);

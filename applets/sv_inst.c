@@ -526,8 +526,10 @@ void inst_stop(struct inst *i, const char *why)
 	const struct service *c = i->svc->cfg;
 	cancel_timer(&i->timer);
 	if (i->pid <= 0 && i->pgid <= 0 && i->hook_pid <= 0) {
-		if (i->state != ST_STOPPED && i->state != ST_EXITED && i->state != ST_FAILED)
-			inst_set_state(i, ST_STOPPED, why && strcmp(why, "request") ? why : NULL);
+		/* a stop by request makes even a failed or exited one "stopped" */
+		int req = why && !strcmp(why, "request");
+		if (i->state != ST_STOPPED && (req || (i->state != ST_EXITED && i->state != ST_FAILED)))
+			inst_set_state(i, ST_STOPPED, req ? NULL : why);
 		return;
 	}
 	if (i->state == ST_STOPPING)
@@ -622,6 +624,7 @@ static void critical_failed(struct inst *i)
 	SV.critical_exit = 1;
 	sv_log(LOG_ERROR, i, "critical service failed: stopping everything, exit status %d", SV.exit_status);
 	SV.shutting_down = 1;
+	sv_event_raw("shutdown", NULL); /* as on SIGTERM */
 	sv_reconcile_soon();
 }
 
@@ -666,6 +669,7 @@ void sv_job_due(struct loop *l, int64_t id, void *ctx)
 	time_t keep = i->next_run;
 	i->state = ST_WAITING;
 	i->reason[0] = 0;
+	i->next_run = 0; /* due now: not "between runs" for sv_reconcile() */
 	sv_reconcile();
 	if (!i->next_run)
 		i->next_run = keep;
@@ -683,7 +687,11 @@ static void after_exit(struct inst *i)
 	int failed = i->last_sig != 0 || i->last_code != 0 || i->timed_out;
 	char what[96];
 	describe_exit(what, sizeof what, i->last_code, i->last_sig);
-	if (i->timed_out)
+	if (i->last_code < 0 && !i->last_sig && i->reason[0])
+		snprintf(what, sizeof what, "%.95s", i->reason); /* start_failed() said why */
+	if (i->timed_out && c->timeout_ms % 1000)
+		snprintf(what, sizeof what, "timed out after %lldms", (long long)c->timeout_ms);
+	else if (i->timed_out)
 		snprintf(what, sizeof what, "timed out after %llds", (long long)(c->timeout_ms / 1000));
 	int64_t up = loop_now_ms() - i->spawned_ms;
 
@@ -729,7 +737,7 @@ static void after_exit(struct inst *i)
 		start_now(i);
 		return;
 	}
-	int restart = c->runs > 0 || c->restart == RESTART_ALWAYS ||
+	int restart = c->restart == RESTART_ALWAYS ||
 		(c->restart == RESTART_ON_FAILURE && failed);
 	if (!restart) {
 		if (failed) {
@@ -1075,17 +1083,20 @@ void sv_reconcile(void)
 				inst_set_state(i, ST_WAITING, NULL);
 				continue;
 			}
-			if (c->schedule && i->state == ST_WAITING && i->job_timer && !i->reason[0] && i->next_run)
-				continue; /* between runs */
+			/* between runs (a run that ended, failed or not); a due run
+			 * waiting for its dependencies has waiting_for set */
+			if (c->schedule && i->state == ST_WAITING && i->job_timer && !i->waiting_for && i->next_run)
+				continue;
 			const char *why = NULL;
 			int ok = 1;
 			for (int d = 0; d < c->ndeps && ok; d++)
 				if (!dep_met(&c->deps[d], &why)) {
 					ok = 0;
-					if (i->state != ST_WAITING || i->waiting_for != c->deps[d].name) {
-						char r[160];
-						snprintf(r, sizeof r, "waiting for %s (%s): it %s", c->deps[d].name,
-							dep_cond_name(c->deps[d].cond), why);
+					char r[160];
+					snprintf(r, sizeof r, "waiting for %s (%s): it %s", c->deps[d].name,
+						dep_cond_name(c->deps[d].cond), why);
+					/* again when the why changes (e.g. "is not running" -> "failed") */
+					if (i->state != ST_WAITING || i->waiting_for != c->deps[d].name || strcmp(i->reason, r)) {
 						inst_set_state(i, ST_WAITING, r);
 						i->waiting_for = c->deps[d].name;
 					}

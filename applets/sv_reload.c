@@ -10,6 +10,7 @@
  * chance (the restart limit is reset), as after `ctl start`. */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,14 @@ static int watched_name(const char *dir_of_wd, const char *name)
 		if (!strcmp(basename(a), name) && !strcmp(dirname(b), dir_of_wd))
 			return 1;
 	}
+	/* a file added to (or removed from) an include glob's directory */
+	for (int p = 0; p < SV.cfg->include.n; p++) {
+		char a[4096], b[4096];
+		snprintf(a, sizeof a, "%s", SV.cfg->include.v[p]);
+		snprintf(b, sizeof b, "%s", SV.cfg->include.v[p]);
+		if (!strcmp(dirname(b), dir_of_wd) && !fnmatch(basename(a), name, FNM_PERIOD))
+			return 1;
+	}
 	return 0;
 }
 
@@ -446,16 +455,20 @@ void sv_watch_files(void)
 			strerror(errno));
 		return;
 	}
-	SV.ino_wd = calloc((size_t)SV.cfg->nfiles + 1, sizeof *SV.ino_wd);
-	ino_dirs = calloc((size_t)SV.cfg->nfiles + 1, sizeof *ino_dirs);
+	/* the files' directories, then the include globs' (new files) */
+	int nw = SV.cfg->nfiles + SV.cfg->include.n;
+	SV.ino_wd = calloc((size_t)nw + 1, sizeof *SV.ino_wd);
+	ino_dirs = calloc((size_t)nw + 1, sizeof *ino_dirs);
 	if (!SV.ino_wd || !ino_dirs) {
 		close(fd);
 		return;
 	}
-	for (int f = 0; f < SV.cfg->nfiles; f++) {
+	for (int f = 0; f < nw; f++) {
 		char b[4096];
-		snprintf(b, sizeof b, "%s", SV.cfg->files[f]);
+		snprintf(b, sizeof b, "%s", f < SV.cfg->nfiles ? SV.cfg->files[f] : SV.cfg->include.v[f - SV.cfg->nfiles]);
 		char *dir = dirname(b);
+		if (f >= SV.cfg->nfiles && strpbrk(dir, "*?["))
+			continue; /* a glob in the directory part: not watched for new files */
 		int seen = 0;
 		for (int w = 0; w < SV.nino; w++)
 			seen |= !strcmp(ino_dirs[w], dir);

@@ -70,6 +70,7 @@ struct ctlconn {
 	size_t outoff, outlen, outcap;
 	char *topic;         /* stream mode: the subscribed topic */
 	unsigned char dead;  /* closed, waiting for reap() */
+	unsigned char eof;   /* the client closed its side: close once drained */
 };
 
 struct ctlsrv {
@@ -481,6 +482,19 @@ static void conn_take(struct ctlconn *c, char *buf, size_t len, int from_in)
 	}
 }
 
+/* The partial line left at EOF, as a request */
+static void take_last(struct ctlconn *c)
+{
+	size_t len = c->inlen;
+	char *line = c->in;
+	c->inlen = 0;
+	request(c, line, len);
+	if (!c->dead) {
+		free(c->in);
+		c->in = NULL;
+	}
+}
+
 static void on_readable(struct ctlconn *c)
 {
 	char buf[PROTO_MAX_LINE];
@@ -500,8 +514,19 @@ static void on_readable(struct ctlconn *c)
 	n = recv(c->fd, dst, room, 0);
 	if (n < 0 && would_block(errno))
 		return;
+	if (n == 0 && c->inlen && !c->topic) {
+		/* EOF after a last line without its newline (`printf status |
+		 * nc -N -U`): that line is a request too; close once its reply
+		 * is sent */
+		c->in[c->inlen] = '\0';
+		c->eof = 1;
+		take_last(c);
+		if (!c->dead && !queued(c))
+			conn_close(c);
+		return;
+	}
 	if (n <= 0) {
-		conn_close(c); /* EOF (a partial line is dropped) or error */
+		conn_close(c); /* EOF or error */
 		return;
 	}
 	if (c->topic)
@@ -518,6 +543,10 @@ static void on_writable(struct ctlconn *c)
 {
 	if (flush(c) < 0 || queued(c))
 		return;
+	if (c->eof) {
+		conn_close(c);
+		return;
+	}
 	/* drained: requests held back by backpressure come now */
 	if (c->inlen)
 		conn_take(c, c->in, c->inlen, 1);

@@ -5,6 +5,7 @@
 #   - wall time of `mls validate` on generated configs of 10, 1,000 and
 #     10,000 services (median of several runs)
 #   - peak RSS of `mls validate` on the 1,000-service config
+#   - then tests/bench/supervise.sh: the supervision figures of `mls supervise`
 #
 # Env: MLS, MLS_MIN, MLS_AARCH64, MLS_AARCH64_MIN (binaries), BENCH_DIR
 # (where the configs go), RUNS (runs per size, default 7; 3 for 10,000).
@@ -120,3 +121,7 @@ done
 
 echo
 echo "(validate reports: $BENCH_DIR/validate-N.out; status 0 = valid, 1 = errors)"
+
+# --- supervision (mls supervise: cold start, memory, idle, respawn, ctl,
+# log capture, crash loops) -------------------------------------------------
+MLS=$MLS BENCH_DIR=$BENCH_DIR tests/bench/supervise.sh

@@ -834,6 +834,22 @@ static void test_emfile(void)
 	srv_close();
 }
 
+/* a last line without its newline, then EOF (printf status | nc -N -U):
+ * answered, then the server closes */
+static void test_eof_line(void)
+{
+	struct client c;
+
+	srv_open();
+	OK(cl_open(&c) == 0, "eof: connect");
+	OK(cl_send(&c, "first\nlast words", 16) == 0 && shutdown(c.fd, SHUT_WR) == 0,
+		"eof: a line, a partial line, then shutdown(SHUT_WR)");
+	OK(pump(has_eof, &c) && !strcmp(c.buf ? c.buf : "", "first\nlast|words\n"),
+		"eof: both answered, in order, then closed");
+	cl_close(&c);
+	srv_close();
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_DFL); /* a SIGPIPE would kill the test */
@@ -851,6 +867,7 @@ int main(void)
 
 	test_open();
 	test_echo();
+	test_eof_line();
 	test_long();
 	test_binary();
 	test_words();
