@@ -118,38 +118,6 @@ static void nonblock_if_pipe(int fd)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static int open_notify_socket(void)
-{
-	char path[4200];
-	snprintf(path, sizeof path, "%s/notify.sock", SV.state_dir);
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof a.sun_path)
-		return -1;
-	strcpy(a.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-		close(fd);
-		return -1;
-	}
-	/* services may run as other users: they must be able to send */
-	chmod(path, 0666);
-	SV.notify_id = loop_add_fd(SV.loop, fd, POLLIN, sv_notify_read, NULL);
-	if (SV.notify_id < 0) {
-		SV.notify_id = 0;
-		close(fd);
-		unlink(path);
-		return -1;
-	}
-	SV.notify_fd = fd;
-	SV.notify_path = strdup(path);
-	return 0;
-}
-
 static int take_lock(void)
 {
 	char path[4200];
@@ -280,7 +248,7 @@ int supervise_main(int argc, char **argv)
 	SV.nfiles = nfiles;
 	SV.profiles = nprof ? profiles : NULL;
 	SV.environ_base = environ;
-	SV.lock_fd = SV.notify_fd = -1;
+	SV.lock_fd = -1;
 	SV.journal.fd = -1;
 	SV.level = LOG_INFO;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -388,9 +356,6 @@ int supervise_main(int argc, char **argv)
 	/* test hook: a shorter idle timeout for control connections */
 	if (getenv("MLS_TEST_CTL_IDLE_MS"))
 		ctlsrv_set_idle_timeout(SV.ctl, atoi(getenv("MLS_TEST_CTL_IDLE_MS")));
-	if (open_notify_socket() < 0)
-		fprintf(stderr, "mls supervise: warning: no NOTIFY_SOCKET (%s): ready: notify works through ready_fd only\n",
-			strerror(errno));
 
 	SV.level = cfg->log_level;
 	SV.format = cfg->log_format;
@@ -423,8 +388,6 @@ int supervise_main(int argc, char **argv)
 	sv_journal("supervisor", NULL, ",\"action\":\"stop\"", 1);
 	journal_close(&SV.journal);
 	ctlsrv_close(SV.ctl);
-	if (SV.notify_path)
-		unlink(SV.notify_path);
 	if (daemon) {
 		char pp[4200];
 		snprintf(pp, sizeof pp, "%s/mls.pid", SV.state_dir);

@@ -63,6 +63,7 @@ struct inst {
 	struct logsink log;
 	int ready_r;             /* readiness pipe (ready: notify) */
 	int64_t ready_id;
+	int64_t notify_id;       /* its NOTIFY_SOCKET while starting */
 	/* what is wanted */
 	int down;                /* stopped by request: stays stopped */
 	int restart_after_stop;  /* restart: start again when stopped */
@@ -110,10 +111,8 @@ struct sv {
 	struct svc **svcs;
 	int nsvcs;
 	char *state_dir, *log_dir;
-	char *sock_path, *notify_path;
+	char *sock_path;
 	struct ctlsrv *ctl;
-	int notify_fd;
-	int64_t notify_id;
 	struct journal journal;
 	int lock_fd;
 	pid_t pid;
@@ -176,7 +175,6 @@ void sv_reap(void);                        /* SIGCHLD */
 void sv_reconcile_soon(void);
 void sv_reconcile(void);
 void sv_compute_order(void);
-void sv_notify_read(struct loop *l, int64_t id, int fd, int revents, void *ctx);
 void sv_schedule_job(struct inst *i);
 void sv_job_due(struct loop *l, int64_t id, void *ctx);
 void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up, int count);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "parse.h"
@@ -77,6 +79,8 @@ void inst_free(struct inst *i)
 		close(i->out_w);
 	if (i->ready_id)
 		loop_close_fd(SV.loop, i->ready_id);
+	if (i->notify_id)
+		loop_close_fd(SV.loop, i->notify_id);
 	logsink_close(&i->log);
 	free(i->log.path);
 	free(i->log.prefix);
@@ -244,6 +248,42 @@ static void record_start(struct inst *i, int64_t now)
 	}
 }
 
+static void on_notify(struct loop *l, int64_t id, int fd, int revents, void *ctx);
+
+static void close_notify(struct inst *i)
+{
+	if (i->notify_id)
+		loop_close_fd(SV.loop, i->notify_id);
+	i->notify_id = 0;
+}
+
+/* An abstract datagram socket "@mls/PID/NAME.N/K" for this start (no file:
+ * works in a scratch root and for services running as other users) */
+static int open_notify(struct inst *i, char *var, size_t varsz)
+{
+	static unsigned long long k;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	close_notify(i);
+	int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "mls/%d/%s/%llu", (int)SV.pid, i->name, ++k);
+	if (n <= 0 || (size_t)n >= sizeof a.sun_path - 1)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0) {
+		close(fd);
+		return -1;
+	}
+	i->notify_id = loop_add_fd(SV.loop, fd, POLLIN, on_notify, i);
+	if (i->notify_id < 0) {
+		i->notify_id = 0;
+		close(fd);
+		return -1;
+	}
+	snprintf(var, varsz, "NOTIFY_SOCKET=@%s", a.sun_path + 1);
+	return 0;
+}
+
 /* Spawn `cmd` (main or hook) for the instance. Returns the pid or -1 with
  * a message in err. */
 static pid_t spawn_cmd(struct inst *i, const struct command *cmd, int with_ready, char *err, size_t errsz)
@@ -269,14 +309,15 @@ static pid_t spawn_cmd(struct inst *i, const struct command *cmd, int with_ready
 		}
 		r.ready_fd = c->ready_fd;
 		r.ready_src = rp[1];
-		if (SV.notify_path) {
-			/* NOTIFY_SOCKET for daemons written for systemd */
+		/* NOTIFY_SOCKET for daemons written for systemd: a socket of
+		 * this instance's own, so a READY=1 counts whoever sent it
+		 * (systemd-notify may be gone by the time it is read) */
+		static char var[128];
+		if (open_notify(i, var, sizeof var) == 0) {
 			int n = 0;
 			while (envp[n])
 				n++;
 			envx = malloc((size_t)(n + 2) * sizeof *envx);
-			static char var[4200];
-			snprintf(var, sizeof var, "NOTIFY_SOCKET=%s", SV.notify_path);
 			if (envx) {
 				int m = 0;
 				for (int k = 0; k < n; k++)
@@ -312,12 +353,19 @@ static pid_t spawn_cmd(struct inst *i, const struct command *cmd, int with_ready
 	return pid;
 }
 
-static void close_ready(struct inst *i)
+static void close_ready_pipe(struct inst *i)
 {
 	if (i->ready_id)
 		loop_close_fd(SV.loop, i->ready_id);
 	i->ready_id = 0;
 	i->ready_r = -1;
+}
+
+/* Readiness came, or the process ended: neither way is listened to more */
+static void close_ready(struct inst *i)
+{
+	close_ready_pipe(i);
+	close_notify(i);
 }
 
 /* A failure to start (hook failed, fork failed, bad env_file): treated as a
@@ -432,58 +480,47 @@ static void on_ready(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 		return;
 	}
 	if (n <= 0) /* closed without a line: it may still notify by socket */
-		close_ready(i);
+		close_ready_pipe(i);
 }
 
-/* NOTIFY_SOCKET datagrams: READY=1 from an instance's process (its pid or
- * one of its session, since each instance has its own session) */
-void sv_notify_read(struct loop *l, int64_t id, int fd, int revents, void *ctx)
+/* A datagram on the instance's NOTIFY_SOCKET (sd_notify: lines of
+ * KEY=VALUE); READY=1 makes it running. Passed fds are closed: mls keeps
+ * no fd store. */
+static void on_notify(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
 	(void)l;
 	(void)id;
 	(void)revents;
-	(void)ctx;
+	struct inst *i = ctx;
 	char buf[4096];
-	char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	char cbuf[CMSG_SPACE(16 * sizeof(int))];
 	struct iovec iov = { buf, sizeof buf - 1 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
 	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return;
 	buf[n] = 0;
-	pid_t sender = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
-			struct ucred uc;
-			memcpy(&uc, CMSG_DATA(cm), sizeof uc);
-			sender = uc.pid;
-		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			int nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 			for (int k = 0; k < nfd; k++) {
 				int f;
 				memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof f);
-				close(f); /* fd store is not supported: never leak them */
+				close(f);
 			}
 		}
-	}
-	if (sender <= 0)
-		return;
 	int ready = 0;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strcmp(line, "READY=1"))
+	for (char *p = buf; p && *p;) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len == 7 && !memcmp(p, "READY=1", 7))
 			ready = 1;
-	if (!ready)
-		return;
-	pid_t sid = getsid(sender);
-	for (int s = 0; s < SV.nsvcs; s++)
-		for (int k = 0; k < SV.svcs[s]->ninst; k++) {
-			struct inst *i = SV.svcs[s]->inst[k];
-			if (i->pid > 0 && (i->pid == sender || i->pid == sid) && i->state == ST_STARTING) {
-				close_ready(i);
-				inst_set_state(i, ST_RUNNING, NULL);
-				return;
-			}
-		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (ready && i->state == ST_STARTING && i->pid > 0) {
+		close_ready(i);
+		inst_set_state(i, ST_RUNNING, NULL);
+	}
 }
 
 /* ------------------------------------------------------------ stopping */

@@ -313,7 +313,8 @@ echo "${NOTIFY_SOCKET:-}" >"$T/c/notify.env"
 while [ ! -e "$1" ]; do sleep 0.05; done
 python3 -c 'import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.connect(os.environ["NOTIFY_SOCKET"])
+a = os.environ["NOTIFY_SOCKET"]
+s.connect("\0" + a[1:] if a.startswith("@") else a)  # sd_notify: '@' = abstract
 s.send(b"STATUS=almost\nREADY=1\n")
 if sys.argv[1] == "stay":
     time.sleep(1000)' "$2" &
@@ -392,20 +393,19 @@ wait_for "then its dependent after3.1 starts" 5 state_is after3.1 running
 
 # -- readiness through NOTIFY_SOCKET
 poll 5 nonempty "$T/c/notify.env"
-is "$(cat "$T/c/notify.env")" "$T/c/state/notify.sock" "NOTIFY_SOCKET is set for ready: notify services"
+like "$(cat "$T/c/notify.env")" "^@mls/[0-9]+/notify(-gone)?\\.1/[0-9]+$" "NOTIFY_SOCKET is set for ready: notify services (abstract, per instance)"
 is "$(state_of notify.1)" starting "notify.1 is starting before READY=1"
 touch "$T/c/gon"
 wait_for "READY=1 on NOTIFY_SOCKET (from a child of the service) makes it running" 5 state_is notify.1 running
 # A sender that exits at once (systemd-notify, a python one-liner) and is
-# reaped before mls reads the datagram: mls cannot tell its session any
-# more (getsid fails) and drops READY=1. Made deterministic by stopping
-# mls (SIGSTOP) while the sender runs and exits.
+# reaped before mls reads the datagram: the socket is the instance's own,
+# so it still counts. Made deterministic by stopping mls (SIGSTOP) while
+# the sender runs and exits.
 wait_for "notify-gone.1 is starting" 5 state_is notify-gone.1 starting
 kill -STOP "$SV_PID"
 touch "$T/c/gong"
 poll 5 nonempty "$T/c/gong.sent"
 kill -CONT "$SV_PID"
-todo "READY=1 from a process that exited before mls read it is dropped (per-instance NOTIFY_SOCKET needed)"
 wait_for "READY=1 from a sender already gone when mls reads it still counts" 3 state_is notify-gone.1 running
 
 # -- dependency order on start
@@ -528,7 +528,9 @@ wait_for "timeout: slow.1's run is killed and counted failed (waiting for the ne
 	eval '[ "$(state_of slow.1)" = waiting ] && [ "$(field_of slow.1 signal)" = SIGTERM ]'
 like "$(field_of slow.1 reason)" "timed out after (500ms|0\.5s)" "... its reason says it timed out"
 is "$(field_of slow.1 runs_done)" 0 "... runs_done stays 0"
-is "$(field_of slow.1 next_run)" "$nr2" "... and its next run is still scheduled"
+nr3=$(field_of slow.1 next_run)
+# (not compared with cron.1's: a real minute may pass between the two)
+ok $([ "$nr3" != null ] && [ "$nr3" -gt "$nr1" ]; echo $?) "... and its next run is still scheduled ($nr3 > $nr1)"
 like "$(sv_raw 'debug-clock 61')" '"ok":true' "debug-clock 61 again while cron.1's run goes on"
 wait_for "the overlapping run is skipped and logged" 5 err_has "cron\.1: .*still going at the next due time.*skipped"
 is "$(nlines "$T/e/cron.runs")" 1 "... no second run started"
