@@ -254,6 +254,9 @@ size:
 	printf '%-28s %8d bytes (%d KiB), limit %d\n' \
 		"$$full/mls" $$fs $$((fs / 1024)) $(MAX_FULL) \
 		"$$full/min/mls" $$ms $$((ms / 1024)) $(MAX_MIN); \
+	if [ $(ARCH) != x86_64 ]; then \
+		echo "size: the limits are for x86_64 (the issue's budget); $(ARCH) code is larger, reported only"; \
+		exit 0; fi; \
 	[ $$fs -le $(MAX_FULL) ] || { echo "size: $$full/mls is over $(MAX_FULL) bytes"; exit 1; }; \
 	[ $$ms -le $(MAX_MIN) ] || { echo "size: $$full/min/mls is over $(MAX_MIN) bytes"; exit 1; }
 

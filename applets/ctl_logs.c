@@ -15,9 +15,23 @@ static const char *local_iso(const char *iso, char *buf, size_t sz)
 	int ms = 0;
 	if (!iso)
 		return "-";
-	if (sscanf(iso, "%d-%d-%dT%d:%d:%d.%3d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+	/* fixed layout: digits at known offsets (no sscanf: it would pull
+	 * musl's whole scanf into the binary for this one line) */
+	static const unsigned char at[] = { 0, 5, 8, 11, 14, 17, 20 }, len[] = { 4, 2, 2, 2, 2, 2, 3 };
+	int v[7];
+	if (strlen(iso) < 23)
 		return iso;
+	for (int k = 0; k < 7; k++) {
+		v[k] = 0;
+		for (int d = 0; d < len[k]; d++) {
+			char ch = iso[at[k] + d];
+			if (ch < '0' || ch > '9')
+				return iso;
+			v[k] = v[k] * 10 + (ch - '0');
+		}
+	}
+	tm.tm_year = v[0], tm.tm_mon = v[1], tm.tm_mday = v[2];
+	tm.tm_hour = v[3], tm.tm_min = v[4], tm.tm_sec = v[5], ms = v[6];
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
 	time_t t = timegm(&tm);

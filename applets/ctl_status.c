@@ -127,8 +127,19 @@ static int proc_ticks(int pid, unsigned long long *ticks)
 	if (proc_read(path, buf, sizeof buf))
 		return -1;
 	const char *p = strrchr(buf, ')'); /* comm may hold spaces and ')' */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (!p)
 		return -1;
+	/* after ")": state, then fields 4..13; utime and stime are 14, 15 */
+	for (int f = 0; f < 12; f++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -1;
+	}
+	char *end;
+	ut = strtoull(p + 1, &end, 10);
+	if (end == p + 1 || *end != ' ')
+		return -1;
+	st = strtoull(end + 1, &end, 10);
 	*ticks = ut + st;
 	return 0;
 }
@@ -138,7 +149,11 @@ static int proc_rss(int pid, long long *bytes)
 	char path[64], buf[256];
 	long long pages;
 	snprintf(path, sizeof path, "/proc/%d/statm", pid);
-	if (proc_read(path, buf, sizeof buf) || sscanf(buf, "%*s %lld", &pages) != 1)
+	if (proc_read(path, buf, sizeof buf))
+		return -1;
+	const char *sp = strchr(buf, ' '); /* "size resident ..." */
+	char *end;
+	if (!sp || (pages = strtoll(sp + 1, &end, 10), end == sp + 1))
 		return -1;
 	*bytes = pages * sysconf(_SC_PAGESIZE);
 	return 0;

@@ -198,19 +198,26 @@ static void do_status(struct ctlconn *c, int argc, char **argv)
 			inst_json(&b, t[k]);
 		}
 	} else {
-		/* config order, which the user wrote; SV.svcs is in dependency order */
-		for (int o = 0; o < SV.cfg->nsvcs; o++)
-			for (int s = 0; s < SV.nsvcs; s++) {
-				struct svc *v = SV.svcs[s];
-				if (v->removed || v->cfg != &SV.cfg->svcs[o])
-					continue;
-				for (int k = 0; k < v->ninst; k++) {
-					if (!first)
-						jb_puts(&b, ",");
-					first = 0;
-					inst_json(&b, v->inst[k]);
-				}
+		/* config order, which the user wrote (SV.svcs is in dependency
+		 * order): index the live services by their place in the config */
+		struct svc **by = calloc((size_t)SV.cfg->nsvcs + 1, sizeof *by);
+		for (int s = 0; by && s < SV.nsvcs; s++) {
+			struct svc *v = SV.svcs[s];
+			if (!v->removed && v->owner == SV.cfg)
+				by[v->cfg - SV.cfg->svcs] = v;
+		}
+		for (int o = 0; o < SV.cfg->nsvcs; o++) {
+			struct svc *v = by ? by[o] : NULL;
+			for (int k = 0; v && k < v->ninst; k++) {
+				if (!first)
+					jb_puts(&b, ",");
+				first = 0;
+				inst_json(&b, v->inst[k]);
 			}
+		}
+		if (!by)
+			b.oom = 1;
+		free(by);
 	}
 	jb_puts(&b, "]}\n");
 	free(t);

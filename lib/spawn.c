@@ -16,6 +16,7 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -437,6 +438,46 @@ static _Noreturn void child_die(const struct child *c, int err, int code)
 	_exit(code);
 }
 
+static _Noreturn void child_run(const struct spawn_req *r, struct child *c)
+{
+	if (child_setup(r, c) < 0)
+		child_die(c, errno, SPAWN_EXIT_PRE_EXEC);
+	exec_path(r->argv, r->envp);
+	c->step = "exec";
+	c->arg = r->argv[0];
+	child_die(c, errno, errno == ENOENT ? SPAWN_EXIT_NOENT : SPAWN_EXIT_EXEC);
+}
+
+/* ASan keeps its own books on stacks (shadow memory, shared with a
+ * CLONE_VM child): the sanitizer builds take the fork() path */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_FORK_ONLY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_FORK_ONLY 1
+#endif
+#endif
+#ifndef SPAWN_FORK_ONLY
+#define SPAWN_FORK_ONLY 0
+#endif
+
+/* The stack of a CLONE_VM child: the parent is suspended until the child
+ * execs or exits (CLONE_VFORK) and there are no threads, so one static
+ * stack serves every spawn. The child's deepest frames are the PATH
+ * lookup's buffers (a few KiB). */
+static _Alignas(16) char vf_stack[64 * 1024];
+
+struct vfarg {
+	const struct spawn_req *r;
+	struct child *c;
+};
+
+static int vf_child(void *arg)
+{
+	struct vfarg *a = arg;
+	child_run(a->r, a->c);
+}
+
 pid_t spawn(const struct spawn_req *r)
 {
 	struct child c = { NULL, NULL, r->out_fd };
@@ -446,15 +487,22 @@ pid_t spawn(const struct spawn_req *r)
 		errno = EINVAL;
 		return -1;
 	}
-	pid = fork();
-	if (pid != 0)
-		return pid; /* the parent, or -1 with fork's errno */
-	if (child_setup(r, &c) < 0)
-		child_die(&c, errno, SPAWN_EXIT_PRE_EXEC);
-	exec_path(r->argv, r->envp);
-	c.step = "exec";
-	c.arg = r->argv[0];
-	child_die(&c, errno, errno == ENOENT ? SPAWN_EXIT_NOENT : SPAWN_EXIT_EXEC);
+	/* A user given by name needs initgroups(), which reads /etc/group
+	 * with malloc: only a real fork may do that. Otherwise the child
+	 * shares our memory until it execs (vfork semantics, what musl's
+	 * posix_spawn does): no page tables to copy, no copy-on-write faults
+	 * afterwards, which was most of mls's CPU when starting 1,000
+	 * services. The child then only makes system calls and writes to its
+	 * own stack. */
+	if (SPAWN_FORK_ONLY || (r->user && r->user->set && r->user->name[0])) {
+		pid = fork();
+		if (pid != 0)
+			return pid; /* the parent, or -1 with fork's errno */
+		child_run(r, &c);
+	}
+	struct vfarg a = { r, &c };
+	pid = clone(vf_child, vf_stack + sizeof vf_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	return pid; /* the child has exec'd or _exit()ed by now; -1: errno */
 }
 
 int spawn_exec_here(const struct spawn_req *r, const char **step)

@@ -353,12 +353,15 @@ alive() { # PID STARTTIME: running (not a zombie) and the same process
 	[ "$1" != Z ] && [ "$1" != X ] && [ "${20}" = "$st" ]
 }
 
-# helper processes (our private binary) or other recorded pids still there
+# services of this run (the helper, with a stamp path under $W) or other
+# recorded pids still there after their supervisor went: SIGKILL by pid
 leftovers() {
-	local p e n=0
+	local p e a n=0
 	for p in /proc/[0-9]*; do
 		e=$(readlink "$p/exe" 2>/dev/null) || continue
-		if [ "$e" = "$H" ]; then
+		[ "$e" = "$H" ] || continue
+		a=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		if [[ $a == *" $W/"* ]]; then
 			kill -KILL "${p#/proc/}" 2>/dev/null && n=$((n + 1))
 		fi
 	done
@@ -370,10 +373,10 @@ leftovers() {
 	if [ "$n" -gt 0 ]; then echo "  (LEFTOVER: $n process(es) outlived the supervisor; killed by pid)"; fi
 }
 
-sv_stop() { # graceful: SIGTERM, then SIGKILL after STOP_S; prints the stop time
+sv_stop() { # graceful: SIGTERM, then SIGKILL after STOP_S; sets STOP_MS
 	[ -n "$SV_PID" ] || return 0
 	local p=$SV_PID t0 t1 i
-	t0=${EPOCHREALTIME/./}
+	t0=${EPOCHREALTIME//[.,]/}
 	if alive "$p" "$SV_START"; then
 		kill -TERM "$p" 2>/dev/null || true
 		for ((i = 0; i < STOP_S * 50; i++)); do
@@ -386,8 +389,8 @@ sv_stop() { # graceful: SIGTERM, then SIGKILL after STOP_S; prints the stop time
 		fi
 	fi
 	wait "$p" 2>/dev/null || true
-	t1=${EPOCHREALTIME/./}
-	SV_PID= SV_START=
+	t1=${EPOCHREALTIME//[.,]/}
+	SV_PID='' SV_START=''
 	STOP_MS=$(awk -v us=$((t1 - t0)) 'BEGIN { printf "%.0f", us / 1000 }')
 	leftovers "${EXTRA_PIDS[@]}"
 	EXTRA_PIDS=()
@@ -518,7 +521,7 @@ say() { printf '  %-44s %s\n' "$1" "$2"; }
 target() { printf '  %-44s %-26s target %s\n' "$1" "$2" "$3"; }
 
 echo
-echo "== mls supervise: supervision figures ($MLS)"
+echo "== mls supervise: supervision figures ($MLS, $("$MLS" --version 2>/dev/null | head -n 1))"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; services: $H DIR/NAME ($H_LINK)"
 
 # --- N: cold start, memory, idle, respawn, ctl ------------------------------
@@ -597,27 +600,32 @@ EOF
 sv_start "$CFG"
 lf=$D/log/flood.1.log
 for ((i = 0; i < 500; i++)); do [ -s "$lf" ] && break; sleep 0.01; done
-fpid=$("$MLS" ctl -s "$D/state/mls.sock" --json status 2>/dev/null | grep -o '"pid":[0-9]*' | tail -n 1 | cut -d: -f2 || true)
-[ -n "$fpid" ] && EXTRA_PIDS+=("$fpid:$(starttime "$fpid")")
-sleep 0.5
-h1=$(host); b1=$(stat -c %s "$lf"); n1=${EPOCHREALTIME/./}; read -r t1 s1 v1 nv1 thr <<<"$(snap "$SV_PID")"
-sleep "$(awk -v s="$FLOOD_S" 'BEGIN { print s / 2 }')"
-read -r fcm frm fbytes ffails <<<"$(ctl_lat 10)"
-rss_mid=$(mem "$SV_PID" | cut -d' ' -f1)
-sleep "$(awk -v s="$FLOOD_S" 'BEGIN { print s / 2 }')"
-h2=$(host); b2=$(stat -c %s "$lf"); n2=${EPOCHREALTIME/./}; read -r t2 s2 v2 nv2 thr <<<"$(snap "$SV_PID")"
-read -r rss pss hwm <<<"$(mem "$SV_PID")"
-sv_stop
-lines=$(set +o pipefail; tail -c +"$((b1 + 1))" "$lf" | head -c "$((b2 - b1))" | wc -l)
-sample=$(head -n 1 "$lf")
-rm -f "$D"/log/*
-awk -v b="$((b2 - b1))" -v l="$lines" -v us="$((n2 - n1))" -v pl="${#LINE}" 'BEGIN {
-	s = us / 1e6
-	printf "  %-44s %.1f MB/s of log file, %.0f lines/s (%.1f MB/s of output)\n",
-		"log capture, 1 service writing flat out", b / s / 1e6, l / s, l * (pl + 1) / s / 1e6 }'
-say "  mls during it: CPU % of a core / RSS kB" "$(awk -v a="$s1" -v b="$s2" -v us="$((n2 - n1))" 'BEGIN { printf "%.0f", (b - a) / 10 / us }') % / $rss_mid (middle), $rss (end), peak $hwm"
-target "  ctl status meanwhile, ms (median of 10)" "command $fcm, raw $frm" "<= 20 ms"
-say "  (window $(awk -v us="$((n2 - n1))" 'BEGIN { printf "%.1f", us / 1e6 }') s; host busy $(busy_pct "$h1" "$h2") %; a log line: ${#sample} bytes)" ""
+if [ ! -s "$lf" ]; then
+	sv_stop
+	say "log capture" "no log file $lf after 5 s: skipped (mls stderr: $(tail -n 1 "$W/mls.err"))"
+else
+	fpid=$("$MLS" ctl -s "$D/state/mls.sock" --json status 2>/dev/null | grep -o '"pid":[0-9]*' | tail -n 1 | cut -d: -f2 || true)
+	[ -n "$fpid" ] && EXTRA_PIDS+=("$fpid:$(starttime "$fpid")")
+	sleep 0.5
+	h1=$(host); b1=$(stat -c %s "$lf"); n1=${EPOCHREALTIME//[.,]/}; read -r t1 s1 v1 nv1 thr <<<"$(snap "$SV_PID")"
+	sleep "$(awk -v s="$FLOOD_S" 'BEGIN { print s / 2 }')"
+	read -r fcm frm _ ffails <<<"$(ctl_lat 10)"
+	rss_mid=$(mem "$SV_PID" | cut -d' ' -f1)
+	sleep "$(awk -v s="$FLOOD_S" 'BEGIN { print s / 2 }')"
+	h2=$(host); b2=$(stat -c %s "$lf"); n2=${EPOCHREALTIME//[.,]/}; read -r t2 s2 v2 nv2 thr <<<"$(snap "$SV_PID")"
+	read -r rss pss hwm <<<"$(mem "$SV_PID")"
+	sv_stop
+	lines=$(set +o pipefail; tail -c +"$((b1 + 1))" "$lf" | head -c "$((b2 - b1))" | wc -l)
+	sample=$(head -n 1 "$lf")
+	rm -f "$D"/log/*
+	awk -v b="$((b2 - b1))" -v l="$lines" -v us="$((n2 - n1))" -v pl="${#LINE}" 'BEGIN {
+		s = us / 1e6
+		printf "  %-44s %.1f MB/s of log file, %.0f lines/s (%.1f MB/s of output)\n",
+			"log capture, 1 service writing flat out", b / s / 1e6, l / s, l * (pl + 1) / s / 1e6 }'
+	say "  mls during it: CPU % of a core / RSS kB" "$(awk -v a="$s1" -v b="$s2" -v us="$((n2 - n1))" 'BEGIN { printf "%.0f", (b - a) / 10 / us }') % / $rss_mid (middle), $rss (end), peak $hwm"
+	target "  ctl status meanwhile, ms (median of 10)" "command $fcm, raw $frm ($ffails failed)" "<= 20 ms"
+	say "  (window $(awk -v us="$((n2 - n1))" 'BEGIN { printf "%.1f", us / 1e6 }') s; host busy $(busy_pct "$h1" "$h2") %; a log line: ${#sample} bytes)" ""
+fi
 
 # --- crash loops ------------------------------------------------------------
 crash_run() { # N LABEL
@@ -648,5 +656,5 @@ say "  ($CR_INFO)" ""
 crash_run 1
 target "crash loop, 1 service, ${CRASH_S}s: CPU ms" "$CR_MS" "<= 10 ms"
 say "  ($CR_INFO; start offsets s: $CR_OFF)" ""
-echo "  (windows start at the first crash start; default backoff: 1s x2, max 60s, jitter 10%; limit 5 starts/60s)"
+echo "  (each window starts once every crash service has started once; default backoff: 1s x2, max 60s, jitter 10%; limit 5 starts/60s)"
 echo "  load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
