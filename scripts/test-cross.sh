@@ -58,6 +58,36 @@ for bin in "$@"; do
 		echo "# native status $native_st, $arch status $st"
 		diff "$tmp/native.out" "$tmp/$arch.out" | sed 's/^/# /'
 	fi
+
+	# supervise and ctl under emulation: a service runs, ctl sees it,
+	# ctl shutdown ends the supervisor with status 0
+	sd=$tmp/$arch.state
+	printf 'state_dir: %s\nservices:\n  sleeper: {command: ["sleep", "30"]}\n' "$sd" >"$tmp/$arch.yaml"
+	"$qemu" "$bin" supervise -c "$tmp/$arch.yaml" >"$tmp/$arch.sv" 2>&1 &
+	svpid=$!
+	up=0
+	for _ in $(seq 500); do # up to 10 s, polling every 20 ms
+		if "$qemu" "$bin" ctl -s "$sd/mls.sock" status 2>/dev/null | grep -q '^sleeper\.1 *running'; then
+			up=1
+			break
+		fi
+		sleep 0.02
+	done
+	if [ $up = 1 ]; then
+		ok "$arch: mls supervise runs a service, mls ctl status sees it running"
+	else
+		not_ok "$arch: mls supervise runs a service, mls ctl status sees it running"
+		sed 's/^/# /' "$tmp/$arch.sv"
+	fi
+	"$qemu" "$bin" ctl -s "$sd/mls.sock" shutdown >/dev/null 2>&1
+	wait $svpid
+	st=$?
+	if [ $st -eq 0 ]; then
+		ok "$arch: mls ctl shutdown: supervise exits 0"
+	else
+		not_ok "$arch: mls ctl shutdown: supervise exits 0 (got $st)"
+		kill -9 $svpid 2>/dev/null
+	fi
 done
 
 echo "1..$n"
