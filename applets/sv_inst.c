@@ -81,9 +81,7 @@ void inst_free(struct inst *i)
 		loop_close_fd(SV.loop, i->ready_id);
 	if (i->notify_id)
 		loop_close_fd(SV.loop, i->notify_id);
-	logsink_close(&i->log);
-	free(i->log.path);
-	free(i->log.prefix);
+	logsink_close(&i->log); /* frees its strings too */
 	free(i->starts);
 	free(i->hist);
 	free(i);
@@ -561,6 +559,10 @@ static void on_timer_kill(struct loop *l, int64_t id, void *ctx)
 void inst_stop(struct inst *i, const char *why)
 {
 	const struct service *c = i->svc->cfg;
+	/* already stopping: its SIGKILL timer stays armed (a second stop,
+	 * a restart or a reload must not cancel the escalation) */
+	if (i->state == ST_STOPPING && inst_alive(i))
+		return;
 	cancel_timer(&i->timer);
 	if (i->pid <= 0 && i->pgid <= 0 && i->hook_pid <= 0) {
 		/* a stop by request makes even a failed or exited one "stopped" */
@@ -569,8 +571,6 @@ void inst_stop(struct inst *i, const char *why)
 			inst_set_state(i, ST_STOPPED, req ? NULL : why);
 		return;
 	}
-	if (i->state == ST_STOPPING)
-		return;
 	if (i->hook_pid > 0 && i->hook == HOOK_PRE) {
 		/* stopping during pre_start: kill the hook, no start follows */
 		kill(-i->hook_pid, c->stop_signal);
@@ -766,6 +766,9 @@ static void after_exit(struct inst *i)
 	if (c->runs > 0 && !failed) {
 		i->runs_done++;
 		i->quick = 0;
+		/* the next run is no restart after a crash: the restart limit
+		 * counts the starts since the last run that succeeded */
+		i->nstarts = 0;
 		if (i->runs_done >= c->runs) {
 			inst_set_state(i, ST_EXITED, NULL);
 			return;
@@ -901,7 +904,9 @@ static void hook_exited(struct inst *i, int status)
 		return;
 	}
 	if (i->state == ST_STOPPING || SV.shutting_down || i->down) {
-		inst_set_state(i, ST_STOPPED, NULL);
+		/* stopped during pre_start: after_exit() knows whether it was
+		 * a restart (ctl restart, config changed) or a stop */
+		after_exit(i);
 		return;
 	}
 	if (!ok) {
@@ -911,7 +916,8 @@ static void hook_exited(struct inst *i, int status)
 		return;
 	}
 	i->hook = HOOK_PRE; /* tells start_now the hook ran */
-	i->nstarts--;       /* the hook's start was counted already */
+	if (i->nstarts > 0)
+		i->nstarts--; /* the hook's start was counted already */
 	start_now(i);
 	i->hook = HOOK_NONE;
 }
@@ -959,6 +965,13 @@ void sv_reap(void)
 void inst_ctl_start(struct inst *i)
 {
 	i->down = 0;
+	if (i->state == ST_STOPPING && !i->remove_after_stop) {
+		/* a stop still going: start again once it is done */
+		i->restart_after_stop = 1;
+		i->nstarts = 0;
+		i->quick = 0;
+		return;
+	}
 	if (i->state == ST_FAILED || i->state == ST_STOPPED || i->state == ST_EXITED || i->state == ST_BACKOFF) {
 		cancel_timer(&i->timer);
 		i->nstarts = 0; /* a start by hand resets the restart limit */
@@ -1050,6 +1063,12 @@ int sv_all_down(void)
 /* Does any live instance of a service that depends on `s` remain? */
 static int has_live_dependent(const struct svc *s)
 {
+	/* instances removed by a `replicas` shrink: the service itself stays
+	 * (its other instances serve the dependents), so they go at once */
+	if (s->removed)
+		for (int t = 0; t < SV.nsvcs; t++)
+			if (SV.svcs[t] != s && !SV.svcs[t]->removed && !strcmp(SV.svcs[t]->cfg->name, s->cfg->name))
+				return 0;
 	for (int t = 0; t < SV.nsvcs; t++) {
 		const struct svc *o = SV.svcs[t];
 		for (int d = 0; d < o->cfg->ndeps; d++)
