@@ -297,6 +297,8 @@ static pid_t spawn_cmd(struct inst *i, const struct command *cmd, int with_ready
 	spawn_req_init(&r);
 	svcexec_req(&x, c, &r);
 	r.out_fd = i->out_w;
+	if (SV.orig_nofile > 0)
+		r.nofile_soft = SV.orig_nofile; /* not the limit mls raised for itself */
 	int rp[2] = { -1, -1 };
 	char **envp = x.envp, **envx = NULL;
 	if (with_ready && c->ready == READY_NOTIFY) {
@@ -667,6 +669,8 @@ static void critical_failed(struct inst *i)
 
 
 
+#define NO_MATCH "schedule: no time matches in the next 5 years"
+
 static void schedule_next(struct inst *i)
 {
 	const struct service *c = i->svc->cfg;
@@ -758,6 +762,10 @@ static void after_exit(struct inst *i)
 			return;
 		}
 		schedule_next(i);
+		if (!i->next_run) {
+			inst_set_state(i, ST_STOPPED, NO_MATCH);
+			return;
+		}
 		char why[128];
 		snprintf(why, sizeof why, "%s", failed ? what : "");
 		inst_set_state(i, ST_WAITING, failed ? why : NULL);
@@ -1136,7 +1144,9 @@ void sv_reconcile(void)
 			if (c->schedule && i->is_new && !(c->cron.flags & CRON_REBOOT)) {
 				i->is_new = 0;
 				schedule_next(i);
-				inst_set_state(i, ST_WAITING, NULL);
+				/* no time matches (Feb 30): it never runs, rather
+				 * than running at once as if due */
+				inst_set_state(i, i->next_run ? ST_WAITING : ST_STOPPED, i->next_run ? NULL : NO_MATCH);
 				continue;
 			}
 			/* between runs (a run that ended, failed or not); a due run

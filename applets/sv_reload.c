@@ -82,6 +82,9 @@ static struct svc *svc_new(struct service *c, struct config *owner)
 
 static int svc_grow(struct svc *s, int n)
 {
+	/* never below ninst: a shrink() that failed (ENOMEM) keeps them all */
+	if (n < s->ninst)
+		n = s->ninst;
 	struct inst **p = realloc(s->inst, (size_t)(n ? n : 1) * sizeof *p);
 	if (!p)
 		return -1;
@@ -239,11 +242,15 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 					i->nstarts = 0;
 					i->quick = 0;
 					inst_stop(i, "config changed");
-				} else if (i->state != ST_STOPPED || i->is_new) {
+				} else if (i->state != ST_STOPPED || i->is_new || nc->schedule) {
 					i->nstarts = 0;
 					i->quick = 0;
 					i->state = ST_WAITING;
 					i->reason[0] = 0;
+					/* a job: its new schedule, from now (and not a
+					 * run at once) */
+					if (nc->schedule)
+						i->is_new = 1;
 				}
 			}
 			list_add(&changed, &fc, name);
@@ -251,6 +258,15 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 		/* a reload gives failed instances a new chance */
 		for (int k = 0; k < v->ninst; k++) {
 			struct inst *i = v->inst[k];
+			/* waiting_for points into the old config, freed below:
+			 * the same dependency in the new one, or none */
+			if (i->waiting_for) {
+				const char *w = NULL;
+				for (int d = 0; d < nc->ndeps && !w; d++)
+					if (!strcmp(nc->deps[d].name, i->waiting_for))
+						w = nc->deps[d].name;
+				i->waiting_for = w;
+			}
 			if (i->state == ST_FAILED && !i->down) {
 				i->nstarts = 0;
 				i->quick = 0;
@@ -280,6 +296,11 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 		if (old)
 			list_add(&added, &fa, c->name);
 	}
+	/* never silently: these two are fixed for the life of the process */
+	if (old && (strcmp(ncfg->state_dir ? ncfg->state_dir : CONFIG_DEFAULT_STATE_DIR, SV.state_dir) ||
+		    (!ncfg->log_dir != !SV.log_dir) || (ncfg->log_dir && strcmp(ncfg->log_dir, SV.log_dir))))
+		sv_log(LOG_WARN, NULL, "state_dir and log_dir changes take effect when mls supervise starts again "
+			"(still %s, %s)", SV.state_dir, SV.log_dir ? SV.log_dir : "stdout");
 	SV.cfg = ncfg;
 	if (old && !old_refs) {
 		/* nothing points into it any more unless shrink() took a ref */

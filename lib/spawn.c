@@ -152,6 +152,7 @@ void spawn_req_init(struct spawn_req *r)
 {
 	memset(r, 0, sizeof *r);
 	r->rlimit_as = r->rlimit_nofile = r->rlimit_core = r->rlimit_nproc = -1;
+	r->nofile_soft = -1;
 	r->out_fd = r->in_fd = r->err_fd = r->ready_fd = r->ready_src = -1;
 }
 
@@ -348,6 +349,14 @@ static int child_setup(const struct spawn_req *r, struct child *c)
 	    set_limit(RLIMIT_CORE, r->rlimit_core, c, "set limits.core") ||
 	    set_limit(RLIMIT_NPROC, r->rlimit_nproc, c, "set limits.pids"))
 		return -1;
+	if (r->rlimit_nofile < 0 && r->nofile_soft >= 0) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur > (rlim_t)r->nofile_soft) {
+			rl.rlim_cur = (rlim_t)r->nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl); /* lowering cannot fail */
+		}
+	}
 	if (r->has_nice && setpriority(PRIO_PROCESS, 0, r->nice) < 0)
 		return fail(c, "set nice", NULL);
 	return set_user(r->user, c);

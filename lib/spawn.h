@@ -46,6 +46,9 @@ struct spawn_req {
 	const struct spawn_user *user;  /* NULL or !set = keep */
 	/* rlimits (soft and hard both set), < 0 = leave as is */
 	int64_t rlimit_as, rlimit_nofile, rlimit_core, rlimit_nproc;
+	int64_t nofile_soft;   /* soft RLIMIT_NOFILE when rlimit_nofile < 0
+	                          (the one the supervisor was given before
+	                          raising its own); < 0 = leave as is */
 	int nice, has_nice;
 	int out_fd;            /* becomes fd 1 and 2 in the child; -1 = /dev/null */
 	int in_fd;             /* becomes fd 0; -1 = /dev/null */

@@ -130,11 +130,23 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsz)
 	struct stat st;
 	size_t cap = 4096, n = 0;
 	char *buf = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang the supervisor in
+	 * open() or read(); only a regular file is read */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		goto fail;
-	if (fstat(fd, &st) == 0 && st.st_size > 0)
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "env_file %s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > 0)
 		/* +1: the read that sees EOF needs room */
 		cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 1 : max + 1;
 	if (!(buf = malloc(cap + 1)))

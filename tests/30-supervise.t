@@ -267,6 +267,22 @@ ok $(gone "$child"; echo $?) "... its child in the same process group is gone to
 is "$(field_of stubborn.1 signal)" SIGKILL "... it was killed by SIGKILL"
 like "$(cat "$SV_ERR")" "stubborn.1: .*SIGKILL to its process group" "... the supervisor logged the escalation"
 
+# a second stop (or a restart, a reload) while it is stopping must not
+# cancel the SIGKILL escalation: it was left in "stopping" for good
+ctl start stubborn
+wait_for "stubborn.1 runs again" 5 state_is stubborn.1 running
+like "$(sv_raw 'stop stubborn')" '"state":"stopping"' "raw stop of stubborn: stopping"
+like "$(sv_raw 'stop stubborn')" '"state":"stopping"' "... a second stop while it is stopping"
+wait_for "... the SIGKILL after the grace period still comes: stopped" 5 state_is stubborn.1 stopped
+# start while it is stopping: it starts again once stopped (it stayed stopped)
+ctl start stubborn
+wait_for "stubborn.1 runs again" 5 state_is stubborn.1 running
+p_stub=$(pid_of stubborn.1)
+like "$(sv_raw 'stop stubborn')" '"state":"stopping"' "raw stop of stubborn: stopping"
+like "$(sv_raw 'start stubborn')" '"ok":true' "... a start while it is stopping"
+wait_for "... it runs again once the stop is done (new pid)" 5 running_new stubborn.1 "$p_stub"
+ctl stop stubborn
+
 wait_for "intsvc.1 is running" 5 state_is intsvc.1 running
 t0=$(now_ms)
 ctl stop intsvc
@@ -497,7 +513,17 @@ services:
     runs: 1
     timeout: 300ms
     restart: no
+  eight:
+    command: ["/bin/sh", "-c", "echo run >>$T/e/eight.runs"]
+    runs: 8
+  feb30:
+    command: ["/bin/sh", "-c", "echo run >>$T/e/feb30.runs"]
+    schedule: "0 0 30 2 *"
 EOF
+# the schedule cases below assume no real minute starts (and runs the
+# `* * * * *` jobs) before they are checked: start early in a minute
+sec_ok() { [ $((10#$(date +%S))) -lt 45 ]; }
+poll 20 sec_ok
 MLS_TEST_CLOCK=1 sv_start "$T/e/mls.yaml"
 
 # -- runs: 3 with a failed run retried
@@ -505,6 +531,14 @@ wait_for "runs: 3 -> thrice.1 exited" 10 state_is thrice.1 exited
 is "$(nlines "$T/e/thrice.runs")" 4 "the failed run was retried and did not count (4 runs in all)"
 is "$(field_of thrice.1 runs_done)" 3 "runs_done 3"
 is "$(field_of thrice.1 job)" true "status: job true"
+# successful runs are no crash restarts: runs: 8 of a quick command is not
+# stopped by the restart limit (5 starts in 60s by default) at run 5
+wait_for "runs: 8 of a quick command -> eight.1 exited" 10 state_is eight.1 exited
+is "$(nlines "$T/e/eight.runs")/$(field_of eight.1 runs_done)" 8/8 "... 8 runs, runs_done 8"
+# a schedule no time matches (Feb 30) never runs; it is not taken as due
+is "$(state_of feb30.1)" stopped "schedule with no matching time: feb30.1 is stopped"
+like "$(field_of feb30.1 reason)" "no time matches" "... the reason says why"
+ok $([ ! -e "$T/e/feb30.runs" ]; echo $?) "... and it never ran"
 
 # -- timeout
 wait_for "timeout: a run over its timeout is killed and failed (restart: no)" 5 state_is once.1 failed
@@ -639,8 +673,36 @@ services:
       pre_start: ["/bin/sh", "$T/bin/prefail.sh"]
     restart_backoff: {initial: 200ms, factor: 1, jitter: 0%}
     restart_limit: {count: 1000, window: 1m}
+  nolimit:
+    command: ["/bin/sh", "-c", "grep '^Max open files' /proc/self/limits >$T/g/nolimit.tmp; mv $T/g/nolimit.tmp $T/g/nolimit; exec sleep 1000"]
+  fifoenv:
+    command: ["sleep", "1000"]
+    env_file: $T/g/env.fifo
+  slowpre:
+    command: ["sleep", "1000"]
+    hooks:
+      pre_start: ["/bin/sh", "-c", "echo pre >>$T/g/slowpre.log; while [ ! -e $T/g/slowpre.go ]; do sleep 0.05; done"]
 EOF
+mkfifo "$T/g/env.fifo"
+# a low soft RLIMIT_NOFILE: mls raises its own, services get this one
+nofile0=$(ulimit -Sn)
+nofile_low=$(( $(ulimit -Hn) < 256 ? $(ulimit -Hn) : 256 ))
+ulimit -Sn "$nofile_low"
 MLS_OUTER=outer OUTER_OVERRIDDEN=outer sv_start "$T/g/mls.yaml"
+ulimit -Sn "$nofile0"
+# env_file on a FIFO: open() without a writer blocked PID 1 for good
+run timeout 5 "$MLS" ctl -s "$SV_SOCK" --json status
+is "$RC" 0 "an env_file that is a FIFO does not block the supervisor (ctl status answers)"
+wait_for "... fifoenv.1 fails to start, in backoff" 5 snap_state fifoenv.1 backoff
+like "$(sfield reason)" "env\.fifo: not a regular file" "... the reason says the env_file is not a regular file"
+poll 5 nonempty "$T/g/nolimit"
+like "$(cat "$T/g/nolimit")" "Max open files +$nofile_low " "without limits.nofile a service gets mls's original soft RLIMIT_NOFILE ($nofile_low), not the one mls raised"
+# restart (or a config change) during pre_start: it starts again
+wait_for "slowpre.1 is in its pre_start" 5 eval 'state_is slowpre.1 starting && has_lines "$T/g/slowpre.log" 1'
+like "$(sv_raw 'restart slowpre')" '"ok":true' "restart slowpre during its pre_start"
+wait_for "... pre_start runs again (it was left stopped)" 5 has_lines "$T/g/slowpre.log" 2
+touch "$T/g/slowpre.go"
+wait_for "... and then the command runs" 5 state_is slowpre.1 running
 wait_for "a failing pre_start puts the instance in backoff" 5 snap_state prefail.1 backoff
 is "$(sfield reason)" "pre_start failed: exited with status 2" "... with the hook's failure as the reason"
 wait_for "... it is tried again under the backoff" 5 has_lines "$T/g/prefail.log" 3

@@ -503,6 +503,101 @@ is "$(pid_of main.1)" "$p_main" "include: main.1 untouched"
 sv_stop
 is "$SV_RC" 0 "include supervisor: exit 0"
 
+# 6. dependencies across a reload: the name an instance waits for lived in
+# the old config (freed by the reload: a status right after read freed
+# memory); a replicas shrink of a service others depend on
+cat >"$T/dep.yaml" <<EOF
+state_dir: $T/s5c
+services:
+  db:
+    command: ["sleep", "1000"]
+    ready: notify
+  app:
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  web:
+    replicas: 2
+    command: ["sleep", "1000"]
+  api:
+    command: ["sleep", "1000"]
+    depends_on: [web]
+EOF
+sv_start "$T/dep.yaml"
+wait_for "deps: app.1 waits for db (never ready)" 10 eval '[ "$(field_of app.1 waiting_for)" = db ]'
+wait_for "deps: api.1 runs (after web)" 10 state_is api.1 running
+p_web2=$(pid_of web.2) p_api=$(pid_of api.1)
+# (a service added, nothing removed: the reload frees the old config)
+hold_write "$T/dep.yaml" <<EOF
+state_dir: $T/s5c
+services:
+  db:
+    command: ["sleep", "1000"]
+    ready: notify
+  app:
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  web:
+    replicas: 2
+    command: ["sleep", "1000"]
+  api:
+    command: ["sleep", "1000"]
+    depends_on: [web]
+  extra:
+    command: ["sleep", "1000"]
+EOF
+# reload and status in one request batch: both handled in one loop round
+got=$(python3 - "$SV_SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"reload\nstatus app\n")
+buf = b""
+try:
+    while buf.count(b"\n") < 2:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+except OSError:
+    pass
+print(buf.decode().split("\n")[1] if buf.count(b"\n") >= 2 else "")
+PY
+)
+json_check "$got" 'd["ok"] and d["services"][0]["state"] == "waiting" and d["services"][0]["waiting_for"] == "db"'
+ok $? "deps: a status in the reload's batch says app.1 still waits for db" || diag "$got"
+alive "$SV_PID"
+ok $? "deps: ... and the supervisor is alive"
+n_rel=$(nlog 'config reloaded')
+release_write
+wait_for "deps: the inotify no-op reload after it" 5 log_count_is 'config reloaded' $((n_rel + 1))
+hold_write "$T/dep.yaml" <<EOF
+state_dir: $T/s5c
+services:
+  db:
+    command: ["sleep", "1000"]
+    ready: notify
+  app:
+    command: ["sleep", "1000"]
+    depends_on: [db]
+  web:
+    replicas: 1
+    command: ["sleep", "1000"]
+  api:
+    command: ["sleep", "1000"]
+    depends_on: [web]
+  extra:
+    command: ["sleep", "1000"]
+EOF
+ctl reload
+is "$RC" 0 "deps: ctl reload of web's replicas 2 -> 1"
+wait_for "deps: replicas 2 -> 1 of web, which api depends on: web.2's process is stopped" 10 dead "$p_web2"
+wait_for "deps: ... web.2 leaves the status" 10 absent web.2
+is "$(pid_of api.1) $(field_of app.1 waiting_for)" "$p_api db" "deps: api.1 untouched, app.1 still waits for db"
+release_write
+sv_stop
+is "$SV_RC" 0 "deps supervisor: exit 0"
+
 # ======================================================= the journal
 
 cat >"$T/journal.yaml" <<EOF

@@ -378,6 +378,17 @@ static void test_env_file_errors(void)
 	OK(svcexec_build(&x, &s, 1, 0, NULL, err, sizeof err) == -1 &&
 		!strcmp(err, want), "env_file a directory (got '%s')", err);
 
+	/* a FIFO without a writer: refused at once, not a blocking open() */
+	files[0] = tmp_path("fifo.env");
+	if (mkfifo(files[0], 0600) == 0) {
+		snprintf(want, sizeof want, "env_file %s: not a regular file", files[0]);
+		OK(svcexec_build(&x, &s, 1, 0, NULL, err, sizeof err) == -1 &&
+			!strcmp(err, want), "env_file a FIFO: refused, without blocking (got '%s')", err);
+		unlink(files[0]);
+	} else {
+		OK(0, "mkfifo: %s", strerror(errno));
+	}
+
 	/* size: exactly the limit is fine, one byte more is not */
 	{
 		size_t n = SVCEXEC_MAX_ENV_FILE;
