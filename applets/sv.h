@@ -121,7 +121,6 @@ struct sv {
 	int64_t reconcile_timer;
 	int shutting_down;       /* 1 graceful, 2 hurry (second signal) */
 	int exit_status;
-	int critical_exit;       /* a critical service failed */
 	int64_t wall_offset_s;   /* test hook: MLS_TEST_CLOCK=1 and `debug-clock` */
 	int test_hooks;
 	/* inotify reload */
@@ -134,7 +133,6 @@ struct sv {
 	enum log_format format;
 	char **environ_base;
 	long long orig_nofile;   /* RLIMIT_NOFILE soft limit services get */
-	int removed_pending;     /* sv_sweep() has work */
 	char scratch[LOG_READ_MAX];
 };
 
@@ -175,9 +173,8 @@ void sv_reap(void);                        /* SIGCHLD */
 void sv_reconcile_soon(void);
 void sv_reconcile(void);
 void sv_compute_order(void);
-void sv_schedule_job(struct inst *i);
 void sv_job_due(struct loop *l, int64_t id, void *ctx);
-void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up, int count);
+void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up);
 int sv_all_down(void);
 
 /* sv_ctl.c */

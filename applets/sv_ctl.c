@@ -321,11 +321,9 @@ static void do_signal(struct ctlconn *c, int argc, char **argv)
 
 /* -------------------------------------------------------------- logs */
 
+/* the lines of every instance asked for, merged by time afterwards */
 struct tailctx {
-	struct jbuf *b;
 	const char *inst;
-	int first;
-	/* for merging */
 	char **lines;
 	const char **owner;
 	int n, cap;

@@ -603,7 +603,7 @@ void inst_kill_now(struct inst *i)
 
 /* -------------------------------------------------------------- exits */
 
-void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up, int count)
+void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up)
 {
 	if (!i->hist) {
 		i->hist = calloc(SV_HISTORY, sizeof *i->hist);
@@ -615,7 +615,6 @@ void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int6
 		i->nhist--;
 	}
 	i->hist[i->nhist++] = (struct exitrec){ t, pid, code, sig, up };
-	(void)count;
 }
 
 static void describe_exit(char *buf, size_t sz, int code, int sig)
@@ -660,7 +659,6 @@ static void critical_failed(struct inst *i)
 	if (!i->svc->cfg->critical || SV.shutting_down)
 		return;
 	SV.exit_status = i->last_sig ? 128 + i->last_sig : i->last_code > 0 ? i->last_code : 1;
-	SV.critical_exit = 1;
 	sv_log(LOG_ERROR, i, "critical service failed: stopping everything, exit status %d", SV.exit_status);
 	SV.shutting_down = 1;
 	sv_event_raw("shutdown", NULL); /* as on SIGTERM */
@@ -714,11 +712,6 @@ void sv_job_due(struct loop *l, int64_t id, void *ctx)
 	sv_reconcile();
 	if (!i->next_run)
 		i->next_run = keep;
-}
-
-void sv_schedule_job(struct inst *i)
-{
-	schedule_next(i);
 }
 
 /* Decide what follows an exit of the main process (after post_stop) */
@@ -871,7 +864,7 @@ static void main_exited(struct inst *i, int status)
 	describe_exit(what, sizeof what, i->last_code, i->last_sig);
 	sv_log(i->state == ST_STOPPING || (!i->last_code && !i->last_sig) ? LOG_INFO : LOG_WARN, i,
 		"pid %d %s after %lldms", (int)pid, what, (long long)up);
-	inst_add_exit(i, wall_ms(), pid, i->last_code, i->last_sig, up, 1);
+	inst_add_exit(i, wall_ms(), pid, i->last_code, i->last_sig, up);
 	char extra[128];
 	snprintf(extra, sizeof extra, ",\"pid\":%d,\"code\":%d,\"signal\":%d,\"uptime_ms\":%lld", (int)pid,
 		i->last_code, i->last_sig, (long long)up);

@@ -562,7 +562,7 @@ static void replay_line(const char *line, size_t len, void *ctx)
 				i->last_sig = cJSON_IsNumber(sig) ? sig->valueint : 0;
 				inst_add_exit(i, cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0,
 					cJSON_IsNumber(pid) ? pid->valueint : 0, i->last_code, i->last_sig,
-					cJSON_IsNumber(up) ? (int64_t)up->valuedouble : 0, 0);
+					cJSON_IsNumber(up) ? (int64_t)up->valuedouble : 0);
 			}
 		}
 	}

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE /* memrchr; the Makefile sets it too */
 #endif
 
+#include "fdio.h"
 #include "journal.h"
 
 #include <errno.h>
@@ -32,24 +33,6 @@
 #define REPLAY_MAX ((int64_t)JOURNAL_MAX + JOURNAL_LINE_MAX)
 
 /* ---------------------------------------------------------- helpers */
-
-static int write_all(int fd, const char *buf, size_t len, size_t *done)
-{
-	*done = 0;
-	while (*done < len) {
-		ssize_t w = write(fd, buf + *done, len - *done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		if (w == 0) {
-			errno = EIO;
-			return -1;
-		}
-		*done += (size_t)w;
-	}
-	return 0;
-}
 
 /* pread() up to len bytes at off; the count, or -1 */
 static ssize_t pread_all(int fd, char *buf, size_t len, int64_t off)

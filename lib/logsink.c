@@ -25,6 +25,7 @@
 #define _GNU_SOURCE /* memrchr; the Makefile sets it too */
 #endif
 
+#include "fdio.h"
 #include "logsink.h"
 
 #include <errno.h>
@@ -84,24 +85,6 @@ static size_t count_nl(const char *p, size_t len)
 		p++;
 	}
 	return n;
-}
-
-/* write() until all is out; 0, or the errno that stopped it (*done
- * says how much went out before) */
-static int write_all(int fd, const char *buf, size_t len, size_t *done)
-{
-	*done = 0;
-	while (*done < len) {
-		ssize_t w = write(fd, buf + *done, len - *done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return errno;
-		if (w == 0)
-			return EIO;
-		*done += (size_t)w;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------- timestamps */
@@ -236,7 +219,7 @@ fail:
 static int file_write(struct logsink *s, const char *buf, size_t len)
 {
 	size_t done;
-	int err = write_all(s->fd, buf, len, &done);
+	int err = write_all(s->fd, buf, len, &done) < 0 ? errno : 0;
 
 	if (s->size >= 0)
 		s->size += (int64_t)done;
@@ -302,7 +285,7 @@ static void out_file(struct logsink *s, const char *buf, size_t len)
 static void out_fd(struct logsink *s, const char *buf, size_t len)
 {
 	size_t done = 0;
-	int err = s->out_fd < 0 ? EBADF : write_all(s->out_fd, buf, len, &done);
+	int err = s->out_fd < 0 ? EBADF : write_all(s->out_fd, buf, len, &done) < 0 ? errno : 0;
 
 	if (!err)
 		return;
