@@ -175,7 +175,7 @@ CFLAGS = -std=c11 -Wall -Wextra $(OPT)
 # Sources and outputs
 # ---------------------------------------------------------------------------
 
-APPLET_SRCS := $(wildcard applets/*.c)
+APPLET_SRCS := $(wildcard applets/*.c applets/*/*.c)
 LIB_SRCS    := $(wildcard lib/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))

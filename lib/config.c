@@ -1664,7 +1664,7 @@ static void mute(const struct ynode *defs)
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
-	c->log_level = LOG_INFO;
+	c->log_level = LVL_INFO;
 	c->log_format = LOGF_TEXT;
 	c->startup = STARTUP_PARALLEL;
 	c->state_dir = CONFIG_DEFAULT_STATE_DIR;

@@ -55,7 +55,7 @@ enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NO };
 enum ready_mode { READY_NONE, READY_NOTIFY, READY_HEALTHY };
 enum dep_cond { DEP_STARTED, DEP_HEALTHY, DEP_COMPLETED };
 enum hc_kind { HC_NONE, HC_HTTP, HC_TCP, HC_EXEC };
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level { LVL_DEBUG, LVL_INFO, LVL_WARN, LVL_ERROR };
 enum log_format { LOGF_TEXT, LOGF_JSON };
 enum startup_mode { STARTUP_PARALLEL, STARTUP_SEQUENTIAL };
 

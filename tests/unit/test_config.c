@@ -515,11 +515,11 @@ static const struct vcase vcases[] = {
 	{ __LINE__, SVC, "web", F_LINE, 2 },
 	{ __LINE__, SVC, "web", F_COL, 3 },
 	/* top-level defaults */
-	{ __LINE__, SVC, "web", F_LOG_LEVEL, LOG_INFO },
+	{ __LINE__, SVC, "web", F_LOG_LEVEL, LVL_INFO },
 	{ __LINE__, SVC, "web", F_LOG_FORMAT, LOGF_TEXT },
 	{ __LINE__, SVC, "web", F_STARTUP, STARTUP_PARALLEL },
-	{ __LINE__, "log_level: error\nlog_format: json\nstartup: sequential\n" SVC, "web", F_LOG_LEVEL, LOG_ERROR },
-	{ __LINE__, "log_level: debug\n" SVC, "web", F_LOG_LEVEL, LOG_DEBUG },
+	{ __LINE__, "log_level: error\nlog_format: json\nstartup: sequential\n" SVC, "web", F_LOG_LEVEL, LVL_ERROR },
+	{ __LINE__, "log_level: debug\n" SVC, "web", F_LOG_LEVEL, LVL_DEBUG },
 	{ __LINE__, "log_format: json\n" SVC, "web", F_LOG_FORMAT, LOGF_JSON },
 	{ __LINE__, "startup: sequential\n" SVC, "web", F_STARTUP, STARTUP_SEQUENTIAL },
 

@@ -288,7 +288,7 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 		if (!p || svc_grow(v, c->replicas)) {
 			if (v)
 				svc_free(v);
-			sv_log(LOG_ERROR, NULL, "out of memory adding service %s", c->name);
+			sv_log(LVL_ERROR, NULL, "out of memory adding service %s", c->name);
 			continue;
 		}
 		SV.svcs = p;
@@ -299,7 +299,7 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 	/* never silently: these two are fixed for the life of the process */
 	if (old && (strcmp(ncfg->state_dir ? ncfg->state_dir : CONFIG_DEFAULT_STATE_DIR, SV.state_dir) ||
 		    (!ncfg->log_dir != !SV.log_dir) || (ncfg->log_dir && strcmp(ncfg->log_dir, SV.log_dir))))
-		sv_log(LOG_WARN, NULL, "state_dir and log_dir changes take effect when mls supervise starts again "
+		sv_log(LVL_WARN, NULL, "state_dir and log_dir changes take effect when mls supervise starts again "
 			"(still %s, %s)", SV.state_dir, SV.log_dir ? SV.log_dir : "stdout");
 	SV.cfg = ncfg;
 	if (old && !old_refs) {
@@ -325,7 +325,7 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 		jb_printf(reply, "],\"unchanged\":%d}\n", unchanged);
 	}
 	if (old) {
-		sv_log(LOG_INFO, NULL, "config reloaded: added [%s], removed [%s], changed [%s], %d unchanged",
+		sv_log(LVL_INFO, NULL, "config reloaded: added [%s], removed [%s], changed [%s], %d unchanged",
 			added.p ? added.p : "", removed.p ? removed.p : "", changed.p ? changed.p : "", unchanged);
 		struct jbuf ev = { 0 };
 		jb_puts(&ev, ",\"ok\":true,\"added\":[");
@@ -351,7 +351,7 @@ int sv_reload(struct jbuf *reply)
 	struct diags d = { 0 };
 	struct config *n;
 	if (sv_load(&n, &d)) {
-		sv_log(LOG_ERROR, NULL, "reload: the new config is invalid, nothing changed:");
+		sv_log(LVL_ERROR, NULL, "reload: the new config is invalid, nothing changed:");
 		struct jbuf ev = { 0 };
 		if (reply)
 			jb_puts(reply, "{\"ok\":false,\"error\":\"invalid config, nothing changed\",\"errors\":[");
@@ -360,7 +360,7 @@ int sv_reload(struct jbuf *reply)
 		for (int k = 0; k < d.n; k++) {
 			char line[1024];
 			diag_format(&d.v[k], line, sizeof line);
-			sv_log(d.v[k].sev == DIAG_ERROR ? LOG_ERROR : LOG_WARN, NULL, "%s", line);
+			sv_log(d.v[k].sev == DIAG_ERROR ? LVL_ERROR : LVL_WARN, NULL, "%s", line);
 			if (d.v[k].sev != DIAG_ERROR)
 				continue;
 			if (!first) {
@@ -384,7 +384,7 @@ int sv_reload(struct jbuf *reply)
 	}
 	for (int k = 0; k < d.n; k++) {
 		char line[1024];
-		sv_log(LOG_WARN, NULL, "%s", diag_format(&d.v[k], line, sizeof line));
+		sv_log(LVL_WARN, NULL, "%s", diag_format(&d.v[k], line, sizeof line));
 	}
 	diags_free(&d);
 	sv_apply(n, reply);
@@ -400,7 +400,7 @@ static void on_debounce(struct loop *l, int64_t id, void *ctx)
 	(void)id;
 	(void)ctx;
 	SV.ino_timer = 0;
-	sv_log(LOG_INFO, NULL, "config files changed: reloading");
+	sv_log(LVL_INFO, NULL, "config files changed: reloading");
 	sv_reload(NULL);
 }
 
@@ -472,7 +472,7 @@ void sv_watch_files(void)
 	SV.nino = 0;
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0) {
-		sv_log(LOG_WARN, NULL, "inotify: %s: config changes are not watched (SIGHUP or ctl reload still work)",
+		sv_log(LVL_WARN, NULL, "inotify: %s: config changes are not watched (SIGHUP or ctl reload still work)",
 			strerror(errno));
 		return;
 	}
@@ -530,7 +530,7 @@ void sv_journal(const char *ev, struct inst *i, const char *extra, int sync)
 		static int64_t warned;
 		if (loop_now_ms() - warned > 60000) {
 			warned = loop_now_ms();
-			sv_log(LOG_WARN, NULL, "journal %s: %s", SV.journal.path, strerror(errno));
+			sv_log(LVL_WARN, NULL, "journal %s: %s", SV.journal.path, strerror(errno));
 		}
 	}
 }
@@ -575,8 +575,8 @@ void sv_journal_replay(void)
 	snprintf(path, sizeof path, "%s/journal", SV.state_dir);
 	int n = journal_replay(path, replay_line, NULL);
 	if (n > 0)
-		sv_log(LOG_INFO, NULL, "journal: %d entries read from %s", n, path);
+		sv_log(LVL_INFO, NULL, "journal: %d entries read from %s", n, path);
 	if (journal_open(&SV.journal, path) < 0)
-		sv_log(LOG_WARN, NULL, "journal %s: %s (restart counts will not survive a restart of mls)", path,
+		sv_log(LVL_WARN, NULL, "journal %s: %s (restart counts will not survive a restart of mls)", path,
 			strerror(errno));
 }

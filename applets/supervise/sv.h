@@ -1,5 +1,5 @@
 /* sv.h: the state of mls supervise, shared by its files:
- *   supervise.c  main, options, signals, shutdown, daemon mode
+ *   sv_main.c    main, options, signals, shutdown, daemon mode
  *   sv_inst.c    instances: start, exit, stop, backoff, dependencies, jobs
  *   sv_ctl.c     control requests and their JSON replies, events
  *   sv_reload.c  config (re)load, inotify, journal replay
@@ -17,6 +17,7 @@
 #include <time.h>
 #include "config.h"
 #include "ctlsrv.h"
+#include "jbuf.h"
 #include "journal.h"
 #include "logsink.h"
 #include "loop.h"
@@ -144,19 +145,6 @@ void sv_log(enum log_level lv, const struct inst *i, const char *fmt, ...)
 int64_t wall_ms(void);   /* wall clock in ms, with the test offset */
 time_t wall_s(void);
 
-/* A growing JSON text buffer (malloc'd; bounded by the caller) */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-void jb_raw(struct jbuf *b, const char *s, size_t n);
-void jb_puts(struct jbuf *b, const char *s);
-void jb_printf(struct jbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void jb_str(struct jbuf *b, const char *s);              /* "escaped" or null */
-void jb_strn(struct jbuf *b, const char *s, size_t n);   /* invalid UTF-8 -> U+FFFD */
-void jb_free(struct jbuf *b);
 
 /* sv_inst.c */
 struct inst *inst_new(struct svc *s, int idx);

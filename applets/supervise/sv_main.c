@@ -72,11 +72,11 @@ static void on_sigterm(struct loop *l, const struct signalfd_siginfo *si, void *
 	(void)l;
 	(void)ctx;
 	if (SV.shutting_down == 0) {
-		sv_log(LOG_INFO, NULL, "SIG%s: stopping every service", si->ssi_signo == SIGINT ? "INT" : "TERM");
+		sv_log(LVL_INFO, NULL, "SIG%s: stopping every service", si->ssi_signo == SIGINT ? "INT" : "TERM");
 		SV.shutting_down = 1;
 		sv_event_raw("shutdown", NULL);
 	} else if (SV.shutting_down == 1) {
-		sv_log(LOG_WARN, NULL, "second SIG%s: no more grace periods, SIGKILL",
+		sv_log(LVL_WARN, NULL, "second SIG%s: no more grace periods, SIGKILL",
 			si->ssi_signo == SIGINT ? "INT" : "TERM");
 		SV.shutting_down = 2;
 		for (int s = 0; s < SV.nsvcs; s++)
@@ -91,7 +91,7 @@ static void on_sighup(struct loop *l, const struct signalfd_siginfo *si, void *c
 	(void)l;
 	(void)si;
 	(void)ctx;
-	sv_log(LOG_INFO, NULL, "SIGHUP: reloading the config");
+	sv_log(LVL_INFO, NULL, "SIGHUP: reloading the config");
 	sv_reload(NULL);
 }
 
@@ -100,7 +100,7 @@ static void on_sigusr1(struct loop *l, const struct signalfd_siginfo *si, void *
 	(void)l;
 	(void)si;
 	(void)ctx;
-	sv_log(LOG_INFO, NULL, "SIGUSR1: reopening log files");
+	sv_log(LVL_INFO, NULL, "SIGUSR1: reopening log files");
 	for (int s = 0; s < SV.nsvcs; s++)
 		for (int k = 0; k < SV.svcs[s]->ninst; k++)
 			logsink_reopen(&SV.svcs[s]->inst[k]->log);
@@ -250,7 +250,7 @@ int supervise_main(int argc, char **argv)
 	SV.environ_base = environ;
 	SV.lock_fd = -1;
 	SV.journal.fd = -1;
-	SV.level = LOG_INFO;
+	SV.level = LVL_INFO;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	SV.test_hooks = getenv("MLS_TEST_CLOCK") && !strcmp(getenv("MLS_TEST_CLOCK"), "1");
 
@@ -359,7 +359,7 @@ int supervise_main(int argc, char **argv)
 
 	SV.level = cfg->log_level;
 	SV.format = cfg->log_format;
-	sv_log(LOG_INFO, NULL, "mls %s supervise starting, pid %d, %d service%s, state_dir %s", MLS_VERSION, (int)SV.pid,
+	sv_log(LVL_INFO, NULL, "mls %s supervise starting, pid %d, %d service%s, state_dir %s", MLS_VERSION, (int)SV.pid,
 		cfg->nsvcs, cfg->nsvcs == 1 ? "" : "s", SV.state_dir);
 	sv_apply(cfg, NULL);
 	sv_journal_replay();
@@ -376,7 +376,7 @@ int supervise_main(int argc, char **argv)
 	for (;;) {
 		if (loop_run_once(SV.loop, -1) < 0 && errno != EINTR) {
 			/* poll() failing (ENOMEM) must not kill PID 1: wait a bit */
-			sv_log(LOG_ERROR, NULL, "poll: %s", strerror(errno));
+			sv_log(LVL_ERROR, NULL, "poll: %s", strerror(errno));
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
@@ -384,7 +384,7 @@ int supervise_main(int argc, char **argv)
 		if (SV.shutting_down && sv_all_down())
 			break;
 	}
-	sv_log(LOG_INFO, NULL, "all services stopped, exiting with status %d", SV.exit_status);
+	sv_log(LVL_INFO, NULL, "all services stopped, exiting with status %d", SV.exit_status);
 	sv_journal("supervisor", NULL, ",\"action\":\"stop\"", 1);
 	journal_close(&SV.journal);
 	ctlsrv_close(SV.ctl);

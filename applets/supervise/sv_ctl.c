@@ -282,7 +282,7 @@ static void do_action(struct ctlconn *c, int argc, char **argv)
 		else
 			inst_ctl_restart(i);
 	}
-	sv_log(LOG_INFO, NULL, "%s %s (control request)", cmd, argv[1]);
+	sv_log(LVL_INFO, NULL, "%s %s (control request)", cmd, argv[1]);
 	reply_instances(c, t, m, "instances");
 	free(t);
 }
@@ -594,7 +594,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 		send_buf(c, &b);
 	} else if (!strcmp(cmd, "shutdown")) {
 		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
-		sv_log(LOG_INFO, NULL, "shutdown requested over the control socket");
+		sv_log(LVL_INFO, NULL, "shutdown requested over the control socket");
 		if (!SV.shutting_down) {
 			SV.shutting_down = 1;
 			sv_event_raw("shutdown", NULL); /* as on SIGTERM */

@@ -103,7 +103,7 @@ void inst_set_state(struct inst *i, enum inst_state st, const char *reason)
 	if (st != ST_WAITING)
 		i->waiting_for = NULL;
 	if (changed || reason) {
-		sv_log(st == ST_FAILED ? LOG_WARN : LOG_INFO, i, "%s%s%s%s", state_name(st),
+		sv_log(st == ST_FAILED ? LVL_WARN : LVL_INFO, i, "%s%s%s%s", state_name(st),
 			reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
 		sv_event_state(i);
 	}
@@ -136,7 +136,7 @@ static int setup_output(struct inst *i)
 		snprintf(path, sizeof path, "%s/%s.log", SV.log_dir, i->name);
 	if (logsink_open(&i->log, SV.log_dir ? path : NULL, i->name, 1, c->log.max_size,
 		c->log.keep, LOG_RING_DEFAULT) < 0)
-		sv_log(LOG_WARN, i, "log: %s (its lines are counted as dropped)", strerror(errno));
+		sv_log(LVL_WARN, i, "log: %s (its lines are counted as dropped)", strerror(errno));
 	return 0;
 }
 
@@ -156,7 +156,7 @@ static void on_output(struct loop *l, int64_t id, int fd, int revents, void *ctx
 	uint64_t before = i->log.dropped;
 	logsink_feed(&i->log, SV.scratch, (size_t)n, &now);
 	if (i->log.dropped != before && before == 0)
-		sv_log(LOG_WARN, i, "log lines dropped: %s", strerror(i->log.last_errno));
+		sv_log(LVL_WARN, i, "log lines dropped: %s", strerror(i->log.last_errno));
 	sv_log_line(i, SV.scratch, (size_t)n);
 }
 
@@ -372,7 +372,7 @@ static void close_ready(struct inst *i)
  * crash, so the backoff and the restart limit apply and mls never spins */
 static void start_failed(struct inst *i, const char *why)
 {
-	sv_log(LOG_WARN, i, "cannot start: %s", why);
+	sv_log(LVL_WARN, i, "cannot start: %s", why);
 	i->has_exit = 1;
 	i->last_code = -1;
 	i->last_sig = 0;
@@ -388,7 +388,7 @@ static void run_hook(struct inst *i, enum hook_kind k)
 	char err[256];
 	pid_t pid = spawn_cmd(i, cmd, 0, err, sizeof err);
 	if (pid < 0) {
-		sv_log(LOG_WARN, i, "cannot run %s: %s", k == HOOK_PRE ? "pre_start" : "post_stop", err);
+		sv_log(LVL_WARN, i, "cannot run %s: %s", k == HOOK_PRE ? "pre_start" : "post_stop", err);
 		i->hook = HOOK_NONE;
 		if (k == HOOK_PRE)
 			start_failed(i, "pre_start could not run");
@@ -532,7 +532,7 @@ static void on_timer_kill(struct loop *l, int64_t id, void *ctx)
 	struct inst *i = ctx;
 	i->timer = 0;
 	if (i->hook_pid > 0) {
-		sv_log(LOG_WARN, i, "%s still running after %lldms: SIGKILL",
+		sv_log(LVL_WARN, i, "%s still running after %lldms: SIGKILL",
 			i->hook == HOOK_PRE ? "pre_start" : "post_stop", (long long)i->svc->cfg->stop_grace_ms);
 		kill(-i->hook_pid, SIGKILL);
 		kill(i->hook_pid, SIGKILL);
@@ -540,7 +540,7 @@ static void on_timer_kill(struct loop *l, int64_t id, void *ctx)
 	}
 	if (i->state == ST_STOPPING) {
 		if (i->pgid > 0) {
-			sv_log(LOG_WARN, i, "still running %lldms after the stop signal: SIGKILL to its process group",
+			sv_log(LVL_WARN, i, "still running %lldms after the stop signal: SIGKILL to its process group",
 				(long long)i->svc->cfg->stop_grace_ms);
 			kill(-i->pgid, SIGKILL);
 			if (i->pid > 0)
@@ -550,7 +550,7 @@ static void on_timer_kill(struct loop *l, int64_t id, void *ctx)
 	}
 	/* a job's timeout */
 	if (i->pid > 0 && i->svc->cfg->timeout_ms > 0) {
-		sv_log(LOG_WARN, i, "timed out after %lldms: stopping it", (long long)i->svc->cfg->timeout_ms);
+		sv_log(LVL_WARN, i, "timed out after %lldms: stopping it", (long long)i->svc->cfg->timeout_ms);
 		i->timed_out = 1;
 		inst_stop(i, "timeout");
 	}
@@ -659,7 +659,7 @@ static void critical_failed(struct inst *i)
 	if (!i->svc->cfg->critical || SV.shutting_down)
 		return;
 	SV.exit_status = i->last_sig ? 128 + i->last_sig : i->last_code > 0 ? i->last_code : 1;
-	sv_log(LOG_ERROR, i, "critical service failed: stopping everything, exit status %d", SV.exit_status);
+	sv_log(LVL_ERROR, i, "critical service failed: stopping everything, exit status %d", SV.exit_status);
 	SV.shutting_down = 1;
 	sv_event_raw("shutdown", NULL); /* as on SIGTERM */
 	sv_reconcile_soon();
@@ -700,7 +700,7 @@ void sv_job_due(struct loop *l, int64_t id, void *ctx)
 	if (SV.shutting_down || i->down)
 		return;
 	if (inst_alive(i)) {
-		sv_log(LOG_WARN, i, "previous run still going at the next due time: this run is skipped");
+		sv_log(LVL_WARN, i, "previous run still going at the next due time: this run is skipped");
 		schedule_next(i);
 		return;
 	}
@@ -747,7 +747,7 @@ static void after_exit(struct inst *i)
 	/* it ended on its own */
 	if (c->schedule) {
 		if (failed)
-			sv_log(LOG_WARN, i, "run failed: %s", what);
+			sv_log(LVL_WARN, i, "run failed: %s", what);
 		else
 			i->runs_done++;
 		if (c->cron.flags & CRON_REBOOT) {
@@ -817,7 +817,7 @@ static void after_exit(struct inst *i)
 	i->timer = loop_timer_at(SV.loop, i->next_start_ms, on_timer_start, i);
 	if (i->timer < 0)
 		i->timer = 0;
-	sv_log(LOG_INFO, i, "restarting in %.1fs (crash %d in a row)", (double)delay / 1000.0, i->quick);
+	sv_log(LVL_INFO, i, "restarting in %.1fs (crash %d in a row)", (double)delay / 1000.0, i->quick);
 	inst_set_state(i, ST_BACKOFF, what);
 }
 
@@ -862,7 +862,7 @@ static void main_exited(struct inst *i, int status)
 	logsink_flush(&i->log, &now);
 	char what[96];
 	describe_exit(what, sizeof what, i->last_code, i->last_sig);
-	sv_log(i->state == ST_STOPPING || (!i->last_code && !i->last_sig) ? LOG_INFO : LOG_WARN, i,
+	sv_log(i->state == ST_STOPPING || (!i->last_code && !i->last_sig) ? LVL_INFO : LVL_WARN, i,
 		"pid %d %s after %lldms", (int)pid, what, (long long)up);
 	inst_add_exit(i, wall_ms(), pid, i->last_code, i->last_sig, up);
 	char extra[128];
@@ -900,7 +900,7 @@ static void hook_exited(struct inst *i, int status)
 		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (k == HOOK_POST) {
 		if (!ok)
-			sv_log(LOG_WARN, i, "post_stop %s", what);
+			sv_log(LVL_WARN, i, "post_stop %s", what);
 		after_exit(i);
 		return;
 	}
