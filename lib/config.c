@@ -448,7 +448,7 @@ static int conv_notify(struct loader *L, const struct ynode *n, const struct kp 
 	if (check_keys(L, n, k, keys, 0))
 		return -1;
 	nc->pos = (struct pos){ fname(L, n), n->line, n->col };
-	nc->events = EV_CRASH | EV_RESTART | EV_UNHEALTHY | EV_FAILED | EV_DEPLOYED;
+	nc->events = NOTE_CRASH | NOTE_RESTART | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_DEPLOYED;
 	FOR_KEYS(n, key, v) {
 		if (IS(key, "url")) {
 			char host[256];

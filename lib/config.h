@@ -64,9 +64,9 @@ enum startup_mode { STARTUP_PARALLEL, STARTUP_SEQUENTIAL };
 
 /* notify events, as a bit set */
 enum {
-	EV_CRASH = 1 << 0, EV_RESTART = 1 << 1, EV_UNHEALTHY = 1 << 2,
-	EV_FAILED = 1 << 3, EV_DEPLOYED = 1 << 4, EV_STARTED = 1 << 5,
-	EV_STOPPED = 1 << 6, EV_HEALTHY = 1 << 7,
+	NOTE_CRASH = 1 << 0, NOTE_RESTART = 1 << 1, NOTE_UNHEALTHY = 1 << 2,
+	NOTE_FAILED = 1 << 3, NOTE_DEPLOYED = 1 << 4, NOTE_STARTED = 1 << 5,
+	NOTE_STOPPED = 1 << 6, NOTE_HEALTHY = 1 << 7,
 };
 
 struct notify_cfg {

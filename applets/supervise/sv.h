@@ -1,9 +1,20 @@
-/* sv.h: the state of mls supervise, shared by its files:
- *   sv_main.c    main, options, signals, shutdown, daemon mode
- *   sv_inst.c    instances: start, exit, stop, backoff, dependencies, jobs
- *   sv_ctl.c     control requests and their JSON replies, events
- *   sv_reload.c  config (re)load, inotify, journal replay
- *   sv_log.c     mls's own event log on stderr, JSON string building
+/* sv.h: the state of mls supervise, shared by its files. Layers, each
+ * calling only the ones below it (no file calls into a file that calls it
+ * back):
+ *
+ *   sv_main.c    main: options, lock, daemon, socket, signals, the loop
+ *   sv_ctl.c     control requests and their JSON replies
+ *   sv_reload.c  config (re)load and apply, inotify
+ *   sv_journal.c journal replay (restart counts and history across runs)
+ *   sv_sched.c   the reconcile pass (dependencies, startup order,
+ *                shutdown order), reaping, lookups by name and pid
+ *   sv_step.c    the life of an instance: inst_step(), the one transition
+ *                function, and the policy (backoff, restart limit, exits)
+ *   sv_child.c   processes of an instance: spawn (main, hooks), output
+ *                capture, readiness pipe and NOTIFY_SOCKET, ports, signals
+ *   sv_event.c   the one outbound path: each engine event becomes mls's
+ *                log line, a journal record and an `events` line
+ *   sv_log.c     mls's own log line on stderr; the wall clock
  *
  * One process, one loop, no threads. Everything is bounded by the config
  * (services x replicas) and the limits in lib/. */
@@ -15,6 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
+#include "arena.h"
 #include "config.h"
 #include "ctlsrv.h"
 #include "jbuf.h"
@@ -22,6 +34,7 @@
 #include "logsink.h"
 #include "loop.h"
 #include "proto.h"
+#include "strmap.h"
 
 enum inst_state {
 #define X(e, s) ST_##e,
@@ -29,16 +42,64 @@ enum inst_state {
 #undef X
 	ST__COUNT
 };
-const char *state_name(enum inst_state s);
+
+/* What is wanted of an instance; the state says what is */
+enum want {
+	WANT_RUN,    /* keep it running (the default; also "start again after this stop") */
+	WANT_STOP,   /* stopped by request: stays stopped until `start` */
+	WANT_REMOVE, /* removed by a reload: stopped, then dropped */
+};
+
+/* One timer per purpose; each fires its own event */
+enum inst_timer {
+	T_RESTART, /* backoff over: start again */
+	T_KILL,    /* stop grace (or a hook's time) over: SIGKILL */
+	T_TIMEOUT, /* a job's `timeout:` reached: stop it */
+	T_JOB,     /* a `schedule:` job's next run is due */
+	T__COUNT
+};
 
 enum hook_kind { HOOK_NONE, HOOK_PRE, HOOK_POST };
+
+/* The events of inst_step(). Each says what happened, not what to do. */
+enum inst_event {
+	EV_START,         /* reconcile: its dependencies are met: start now */
+	EV_WAIT,          /* reconcile: a dependency is not met (arg: why, dep) */
+	EV_JOB_ARM,       /* reconcile: a scheduled job is new: wait for its first time */
+	EV_READY,         /* READY=1 on its NOTIFY_SOCKET, or a line on its ready fd */
+	EV_EXIT,          /* its main process ended (arg: status) */
+	EV_GROUP_GONE,    /* no process is left in its group */
+	EV_HOOK_EXIT,     /* its pre_start or post_stop hook ended (arg: status) */
+	EV_TIMER_RESTART, /* the timers of enum inst_timer, in that order */
+	EV_TIMER_KILL,
+	EV_TIMER_TIMEOUT,
+	EV_TIMER_JOB,
+	EV_CTL_START,     /* `start` */
+	EV_CTL_STOP,      /* `stop` */
+	EV_RESTART,       /* `restart` (arg: why) */
+	EV_CONFIG,        /* a reload changed its config: restart with the new one */
+	EV_RETRY,         /* a reload: a failed instance gets a new chance */
+	EV_REMOVE,        /* a reload removed it (stopped later, in order) */
+	EV_TEARDOWN,      /* shutdown or removal: its dependents are down, stop it */
+	EV_HURRY,         /* second SIGTERM: SIGKILL whatever it runs */
+	EV_HEALTH_OK,     /* reserved for health checks: logged as impossible today */
+	EV_HEALTH_FAIL,
+	EV__COUNT
+};
+
+/* Optional arguments of an event */
+struct step_arg {
+	int status;        /* EV_EXIT, EV_HOOK_EXIT: the wait status */
+	const char *why;   /* EV_WAIT, EV_RESTART: the reason shown */
+	const char *dep;   /* EV_WAIT: the dependency's name (in the config) */
+};
 
 #define SV_HISTORY 10 /* exits kept per instance for `history` */
 
 struct exitrec {
 	int64_t time_ms; /* wall clock */
 	pid_t pid;
-	int code, sig;   /* code -1 when killed by sig */
+	int code, sig;   /* code -1 when killed by sig or not started */
 	int64_t uptime_ms;
 };
 
@@ -48,39 +109,38 @@ struct inst {
 	struct svc *svc;
 	int idx;                 /* 1-based */
 	char name[CONFIG_NAME_MAX + 8]; /* "web.1" */
+	/* state: written by sv_step.c only */
 	enum inst_state state;
+	enum want want;
+	char reason[160];        /* shown with the state; "" = none */
+	const char *waiting_for; /* dependency name (points into config) */
+	/* processes */
 	pid_t pid;               /* main process, 0 when none */
 	pid_t pgid;              /* its process group while it may have members */
-	pid_t hook_pid;
-	enum hook_kind hook;
+	pid_t hook_pid;          /* the hook running, 0 when none */
+	enum hook_kind hook;     /* which one */
 	int64_t spawned_ms;      /* monotonic, of the current/last process */
-	int64_t timer;           /* backoff, stop-kill, hook or job timeout timer */
-	int64_t job_timer;       /* schedule: next due time; runs: none */
+	int64_t timer[T__COUNT]; /* loop timer ids, 0 = not armed */
 	int port;
 	/* output: one pipe for the instance's whole life, so orphans and
-	 * restarts never lose a line */
+	 * restarts never lose a line (sv_child.c) */
 	int out_r, out_w;
 	int64_t out_id;
 	struct logsink log;
-	int ready_r;             /* readiness pipe (ready: notify) */
-	int64_t ready_id;
+	int64_t ready_id;        /* readiness pipe (ready: notify) while starting */
 	int64_t notify_id;       /* its NOTIFY_SOCKET while starting */
-	/* what is wanted */
-	int down;                /* stopped by request: stays stopped */
-	int restart_after_stop;  /* restart: start again when stopped */
-	int remove_after_stop;   /* reload removed it */
+	/* facts of the last run */
 	int timed_out;           /* job killed by its timeout */
+	int has_exit, last_code, last_sig;
 	/* counters */
 	int quick;               /* crashes in a row sooner than reset_after */
 	int64_t *starts;         /* ring of start times (restart_limit.count) */
 	int nstarts, starts_cap;
 	int restarts;            /* across mls restarts (journal) */
 	int runs_done;
-	int has_exit, last_code, last_sig;
 	int64_t next_start_ms;   /* backoff: monotonic */
-	time_t next_run;         /* schedule: wall clock */
-	char reason[160];
-	const char *waiting_for; /* dependency name (points into config) */
+	time_t next_run;         /* schedule: wall clock of the next run */
+	int job_due;             /* schedule: a run is due (waits for deps) */
 	struct exitrec *hist;    /* SV_HISTORY, on first exit */
 	int nhist;
 	int is_new;              /* created by this (re)load, not started yet */
@@ -94,6 +154,10 @@ struct svc {
 	int ninst;
 	int removed;             /* by reload: deleted once all its instances stopped */
 	int order;               /* topological position (dependencies first) */
+	/* sv_index(): rebuilt whenever svcs changes */
+	struct svc **dependents; /* services (removed ones too) with a depends_on naming this one */
+	int ndependents;
+	struct svc *same_name;   /* the next in svcs with this name (a removed twin) */
 };
 
 struct oldcfg {                  /* configs kept alive for removed services */
@@ -109,8 +173,13 @@ struct sv {
 	const char **files;      /* -c files, as given */
 	int nfiles;
 	const char **profiles;   /* NULL-terminated */
-	struct svc **svcs;
+	struct svc **svcs;       /* in dependency order (sv_compute_order) */
 	int nsvcs;
+	/* services by name and their dependents, rebuilt by sv_index()
+	 * after every change of svcs; without it (ENOMEM) lookups scan */
+	struct arena *idx_arena;
+	struct strmap by_name;   /* name -> first struct svc * in svcs with it */
+	int indexed;
 	char *state_dir, *log_dir;
 	char *sock_path;
 	struct ctlsrv *ctl;
@@ -119,7 +188,7 @@ struct sv {
 	pid_t pid;
 	int64_t start_ms;        /* monotonic */
 	uint64_t seq;            /* event sequence number */
-	int64_t reconcile_timer;
+	int reconcile_due;       /* a state changed: run sv_reconcile() before sleeping */
 	int shutting_down;       /* 1 graceful, 2 hurry (second signal) */
 	int exit_status;
 	int64_t wall_offset_s;   /* test hook: MLS_TEST_CLOCK=1 and `debug-clock` */
@@ -139,46 +208,138 @@ struct sv {
 
 extern struct sv SV;
 
-/* sv_log.c: mls's own log, to stderr, at cfg log_level/log_format */
+/* ------------------------------------------------------------ sv_log.c */
+
+/* One line of mls's own log on stderr (text or JSON per log_format),
+ * dropped below SV.level; `i` names the instance or is NULL. One write(),
+ * never blocks (stderr is non-blocking when it is a pipe): a line that
+ * does not fit is dropped. */
 void sv_log(enum log_level lv, const struct inst *i, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t wall_ms(void);   /* wall clock in ms, with the test offset */
 time_t wall_s(void);
 
+/* ---------------------------------------------------------- sv_event.c */
 
-/* sv_inst.c */
+/* The one outbound path. Each call is one engine event: it writes mls's
+ * log line (when the event has one), the journal record (when it must
+ * survive a restart of mls) and the `events` line for stream clients, all
+ * three from the same fields (docs/protocol.md, "Events"). Each bumps
+ * SV.seq. None fails: a journal write error is logged (at most once a
+ * minute), a client that cannot take a line loses its stream. */
+const char *state_name(enum inst_state s);
+void sv_emit_state(const struct inst *i);         /* after a state change */
+void sv_emit_start(const struct inst *i);         /* main process spawned (journal) */
+void sv_emit_exit(const struct inst *i, pid_t pid, int64_t up); /* from i->last_code/sig */
+void sv_emit_failed(const struct inst *i);        /* gave up: journal, synced */
+/* shutdown begins (hurry 0; the `events` line) or hurries (1); why is
+ * the log line, none when NULL */
+void sv_emit_shutdown(int hurry, const char *why);
+/* reload: ok with the lists (JSON arrays' contents: "a","b") and the
+ * number unchanged, or failed with `errors` (a JSON array's contents) */
+void sv_emit_reload(int ok, const char *added, const char *removed, const char *changed,
+	int unchanged, const char *errors);
+void sv_emit_supervisor(const char *action);      /* "start", "stop" (journal) */
+/* Output lines of an instance for `logs -f` followers of its service */
+void sv_emit_output(const struct inst *i, const char *buf, size_t n);
+
+/* ---------------------------------------------------------- sv_child.c */
+
+/* What child_spawn() made */
+struct child {
+	pid_t pid;
+	int ready_fd;     /* readiness pipe's read end (non-blocking), or -1 */
+	int notify_fd;    /* the NOTIFY_SOCKET datagram socket, or -1 */
+};
+
+/* Sets up the instance's output pipe and log sink, once per instance
+ * (they live as long as the instance). 0, or -1 (out of fds). */
+int child_output(struct inst *i);
+/* Its port for this start: fixed, configured + idx - 1, or a free one
+ * kept across restarts (port: auto). 0, or -1 (none free). */
+int child_port(struct inst *i);
+/* Spawns `cmd` (the service's command or a hook) for the instance, its
+ * output to the instance's pipe. With `with_ready` and ready: notify, also
+ * the readiness pipe on the configured fd and a NOTIFY_SOCKET of this
+ * start's own; the caller owns the returned fds. Returns 0 with *out
+ * filled, or -1 with a message in err. */
+int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out,
+	char *err, size_t errsz);
+/* Reads a readiness fd once: 1 a line came (ready), 0 nothing yet, -1
+ * closed or failed (stop listening). */
+int child_ready_line(int fd);
+/* Reads one datagram from a NOTIFY_SOCKET: 1 it says READY=1, 0 not,
+ * -1 nothing to read. Passed fds are closed (no fd store). */
+int child_notify(int fd);
+/* Pure: does an sd_notify datagram (KEY=VALUE lines) say READY=1? */
+int notify_says_ready(const char *buf, size_t n);
+/* Reads what is left in the output pipe (bounded) and flushes the
+ * partial line: the main process is gone. */
+void child_drain_output(struct inst *i);
+/* Signals: to the group (and the pid when the group is gone), SIGCONT
+ * after so a stopped process sees it; 0 if delivered. */
+int child_signal(struct inst *i, int sig);
+/* SIGKILL the main group and the main process (none: nothing) */
+void child_kill_main(struct inst *i);
+/* sig to the hook's group (SIGKILL: to the hook process too) */
+void child_signal_hook(struct inst *i, int sig);
+/* both of the above, SIGKILL */
+void child_kill_all(struct inst *i);
+/* Does any process of the group pgid remain? */
+int child_group_alive(pid_t pgid);
+/* Free the fds and memory of an instance's output */
+void child_close_output(struct inst *i);
+
+/* ----------------------------------------------------------- sv_step.c */
+
+/* The one transition function: every change of an instance's state goes
+ * through it (or the helpers it calls, in the same file). `a` may be NULL.
+ * An event that cannot happen in the current state is logged at debug
+ * level and ignored, never a crash. A change of state emits the event
+ * (sv_emit_state) and sets SV.reconcile_due. */
+void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a);
+/* Shorthands */
+void inst_restart(struct inst *i, const char *why);
 struct inst *inst_new(struct svc *s, int idx);
 void inst_free(struct inst *i);
-void inst_start(struct inst *i);           /* honours deps via reconcile */
-void inst_stop(struct inst *i, const char *why);
-void inst_kill_now(struct inst *i);        /* SIGKILL group (hurry) */
-void inst_set_state(struct inst *i, enum inst_state st, const char *reason);
 int inst_alive(const struct inst *i);      /* process, hook or group left */
-void inst_ctl_start(struct inst *i);       /* `start` request */
-void inst_ctl_restart(struct inst *i);
-void inst_ctl_stop(struct inst *i);
-void sv_reap(void);                        /* SIGCHLD */
-void sv_reconcile_soon(void);
-void sv_reconcile(void);
-void sv_compute_order(void);
-void sv_job_due(struct loop *l, int64_t id, void *ctx);
 void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up);
+/* Stop everything: hurry 0 = graceful (stop signals, grace periods, in
+ * reverse dependency order, driven by the reconcile pass), 1 = SIGKILL
+ * now. why is logged. The status mls exits with is SV.exit_status. */
+void sv_shutdown(int hurry, const char *why);
+/* The wall clock moved (test hook): re-arm scheduled jobs that are due */
+void sv_clock_moved(void);
+
+/* Policy: pure functions (tests/unit/test_step.c) */
+int64_t policy_backoff_ms(const struct service *c, int quick, double rnd); /* rnd in [0,1) */
+int policy_window_starts(const int64_t *starts, int n, int64_t now, int64_t window_ms);
+int policy_failed(int code, int sig, int timed_out);
+int policy_restarts(enum restart_policy p, int failed);
+
+/* ---------------------------------------------------------- sv_sched.c */
+
+void sv_reap(void);                        /* SIGCHLD */
+void sv_reconcile(void);                   /* the pass; clears SV.reconcile_due */
+void sv_compute_order(void);               /* and sv_index() */
+void sv_index(void);                       /* rebuild by_name and dependents */
+struct svc *sv_find(const char *name, size_t len); /* live service, or NULL */
 int sv_all_down(void);
 
-/* sv_ctl.c */
-void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx);
-void sv_event_state(struct inst *i);
-void sv_event_exit(struct inst *i, pid_t pid, int code, int sig, int64_t up);
-void sv_event_raw(const char *type, const char *body); /* body: ,"k":v... */
-void sv_log_line(struct inst *i, const char *buf, size_t n);
+/* ---------------------------------------------------------- sv_reload.c */
 
-/* sv_reload.c */
 int sv_load(struct config **out, struct diags *d);
 int sv_apply(struct config *ncfg, struct jbuf *reply); /* first load too */
 int sv_reload(struct jbuf *reply);          /* 0 ok, -1 invalid (reply says why) */
 void sv_watch_files(void);
 void sv_sweep(void);
+
+/* --------------------------------------------------------- sv_journal.c */
+
 void sv_journal_replay(void);
-void sv_journal(const char *ev, struct inst *i, const char *extra, int sync);
+
+/* ------------------------------------------------------------ sv_ctl.c */
+
+void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx);
 
 #endif

@@ -38,16 +38,6 @@ static void send_buf(struct ctlconn *c, struct jbuf *b)
 	jb_free(b);
 }
 
-static struct svc *find_svc(const char *name, size_t len)
-{
-	for (int s = 0; s < SV.nsvcs; s++) {
-		const char *n = SV.svcs[s]->cfg->name;
-		if (!SV.svcs[s]->removed && strlen(n) == len && !memcmp(n, name, len))
-			return SV.svcs[s];
-	}
-	return NULL;
-}
-
 /* NAME or NAME.N into instances; "all" when allowed. Returns the count
  * added, or -1 after replying with an error. */
 static int resolve(struct ctlconn *c, int argc, char **argv, int allow_all, struct inst ***out, int *n)
@@ -61,11 +51,11 @@ static int resolve(struct ctlconn *c, int argc, char **argv, int allow_all, stru
 		struct svc *v = NULL;
 		int idx = 0;
 		if (!all) {
-			v = find_svc(w, strlen(w));
+			v = sv_find(w, strlen(w));
 			const char *dot = strrchr(w, '.');
 			if (!v && dot && dot[1]) {
 				int64_t k;
-				if (!parse_int(dot + 1, 1, CONFIG_MAX_REPLICAS, &k) && (v = find_svc(w, (size_t)(dot - w))))
+				if (!parse_int(dot + 1, 1, CONFIG_MAX_REPLICAS, &k) && (v = sv_find(w, (size_t)(dot - w))))
 					idx = (int)k;
 				if (v && idx > v->ninst) {
 					reply_err(c, "no such instance: %s (%s has %d)", w, v->cfg->name, v->ninst);
@@ -272,16 +262,19 @@ static void do_action(struct ctlconn *c, int argc, char **argv)
 	int m = 0;
 	for (int k = 0; k < n; k++) {
 		struct inst *i = t[k];
-		if (all && i->down)
+		if (all && i->want == WANT_STOP)
 			continue;
 		t[m++] = i;
 		if (!strcmp(cmd, "start"))
-			inst_ctl_start(i);
+			inst_step(i, EV_CTL_START, NULL);
 		else if (!strcmp(cmd, "stop"))
-			inst_ctl_stop(i);
+			inst_step(i, EV_CTL_STOP, NULL);
 		else
-			inst_ctl_restart(i);
+			inst_restart(i, "restart");
 	}
+	/* now, so the reply shows what is final at once (a start with no
+	 * dependency to wait for is running already) */
+	sv_reconcile();
 	sv_log(LVL_INFO, NULL, "%s %s (control request)", cmd, argv[1]);
 	reply_instances(c, t, m, "instances");
 	free(t);
@@ -427,35 +420,6 @@ static void do_logs(struct ctlconn *c, int argc, char **argv)
 	free(t);
 }
 
-/* Output for `logs -f` followers: whole lines of this read; a line cut by
- * the read boundary is sent in two parts (the file gets it whole) */
-void sv_log_line(struct inst *i, const char *buf, size_t n)
-{
-	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0)
-		return;
-	char topic[CONFIG_NAME_MAX + 8];
-	snprintf(topic, sizeof topic, "log:%s", i->svc->cfg->name);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	char ts[32];
-	logsink_timestamp(&now, ts);
-	while (n > 0) {
-		const char *nl = memchr(buf, '\n', n);
-		size_t len = nl ? (size_t)(nl - buf) : n;
-		struct jbuf b = { 0 };
-		jb_puts(&b, "{\"event\":\"log\",\"instance\":");
-		jb_str(&b, i->name);
-		jb_printf(&b, ",\"time\":\"%s\",\"line\":", ts);
-		jb_strn(&b, buf, len);
-		jb_puts(&b, "}\n");
-		if (!b.oom)
-			ctlsrv_broadcast(SV.ctl, topic, b.p, b.len);
-		jb_free(&b);
-		buf += len + (nl != NULL);
-		n -= len + (nl != NULL);
-	}
-}
-
 /* ----------------------------------------------------------- history */
 
 static void do_history(struct ctlconn *c, int argc, char **argv)
@@ -497,75 +461,6 @@ static void do_history(struct ctlconn *c, int argc, char **argv)
 	send_buf(c, &b);
 }
 
-/* ------------------------------------------------------------- events */
-
-void sv_event_raw(const char *type, const char *body)
-{
-	SV.seq++;
-	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0)
-		return;
-	struct jbuf b = { 0 };
-	jb_printf(&b, "{\"event\":\"%s\",\"seq\":%llu,\"time\":%lld%s}\n", type, (unsigned long long)SV.seq,
-		(long long)wall_ms(), body ? body : "");
-	if (!b.oom)
-		ctlsrv_broadcast(SV.ctl, "events", b.p, b.len);
-	jb_free(&b);
-}
-
-static void inst_ident(struct jbuf *b, const struct inst *i)
-{
-	jb_puts(b, ",\"name\":");
-	jb_str(b, i->name);
-	jb_puts(b, ",\"service\":");
-	jb_str(b, i->svc->cfg->name);
-	jb_printf(b, ",\"instance\":%d", i->idx);
-}
-
-void sv_event_state(struct inst *i)
-{
-	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0) {
-		SV.seq++;
-		return;
-	}
-	struct jbuf b = { 0 };
-	inst_ident(&b, i);
-	jb_printf(&b, ",\"state\":\"%s\",\"pid\":", state_name(i->state));
-	if (i->pid > 0)
-		jb_printf(&b, "%d", (int)i->pid);
-	else
-		jb_puts(&b, "null");
-	jb_puts(&b, ",\"reason\":");
-	jb_str(&b, i->reason[0] ? i->reason : NULL);
-	if (!b.oom)
-		sv_event_raw("state", b.p);
-	jb_free(&b);
-}
-
-void sv_event_exit(struct inst *i, pid_t pid, int code, int sig, int64_t up)
-{
-	if (!SV.ctl || ctlsrv_nsubscribers(SV.ctl) == 0) {
-		SV.seq++;
-		return;
-	}
-	struct jbuf b = { 0 };
-	inst_ident(&b, i);
-	jb_printf(&b, ",\"pid\":%d,\"exit_code\":", (int)pid);
-	if (sig || code < 0)
-		jb_puts(&b, "null");
-	else
-		jb_printf(&b, "%d", code);
-	jb_puts(&b, ",\"signal\":");
-	if (sig) {
-		const char *sn = signal_name(sig);
-		jb_printf(&b, "\"SIG%s\"", sn ? sn : "?");
-	} else
-		jb_puts(&b, "null");
-	jb_printf(&b, ",\"uptime_ms\":%lld", (long long)up);
-	if (!b.oom)
-		sv_event_raw("exit", b.p);
-	jb_free(&b);
-}
-
 /* ----------------------------------------------------------- dispatch */
 
 void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx)
@@ -594,12 +489,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 		send_buf(c, &b);
 	} else if (!strcmp(cmd, "shutdown")) {
 		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
-		sv_log(LVL_INFO, NULL, "shutdown requested over the control socket");
-		if (!SV.shutting_down) {
-			SV.shutting_down = 1;
-			sv_event_raw("shutdown", NULL); /* as on SIGTERM */
-		}
-		sv_reconcile_soon();
+		sv_shutdown(0, "shutdown requested over the control socket");
 	} else if (!strcmp(cmd, "version")) {
 		char r[128];
 		int n = snprintf(r, sizeof r, "{\"ok\":true,\"version\":\"%s\",\"pid\":%d}\n", MLS_VERSION, (int)SV.pid);
@@ -613,14 +503,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 			return;
 		}
 		SV.wall_offset_s += d;
-		for (int s2 = 0; s2 < SV.nsvcs; s2++)
-			for (int k = 0; k < SV.svcs[s2]->ninst; k++) {
-				struct inst *i = SV.svcs[s2]->inst[k];
-				if (i->svc->cfg->schedule && i->job_timer && i->next_run && i->next_run <= wall_s()) {
-					loop_timer_cancel(SV.loop, i->job_timer);
-					i->job_timer = loop_timer_at(SV.loop, 0, sv_job_due, i);
-				}
-			}
+		sv_clock_moved();
 		char r[64];
 		int n = snprintf(r, sizeof r, "{\"ok\":true,\"offset_s\":%lld}\n", (long long)SV.wall_offset_s);
 		ctlsrv_reply(c, r, (size_t)n);

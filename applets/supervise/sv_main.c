@@ -8,7 +8,8 @@
  * after stopping every service in reverse dependency order, with 0 or the
  * status of a critical service that failed.
  *
- * The rest of the engine is in sv_*.c; the shared state in sv.h. */
+ * The rest of the engine is in sv_*.c; the shared state and the layers
+ * in sv.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -71,19 +72,13 @@ static void on_sigterm(struct loop *l, const struct signalfd_siginfo *si, void *
 {
 	(void)l;
 	(void)ctx;
-	if (SV.shutting_down == 0) {
-		sv_log(LVL_INFO, NULL, "SIG%s: stopping every service", si->ssi_signo == SIGINT ? "INT" : "TERM");
-		SV.shutting_down = 1;
-		sv_event_raw("shutdown", NULL);
-	} else if (SV.shutting_down == 1) {
-		sv_log(LVL_WARN, NULL, "second SIG%s: no more grace periods, SIGKILL",
-			si->ssi_signo == SIGINT ? "INT" : "TERM");
-		SV.shutting_down = 2;
-		for (int s = 0; s < SV.nsvcs; s++)
-			for (int k = 0; k < SV.svcs[s]->ninst; k++)
-				inst_kill_now(SV.svcs[s]->inst[k]);
-	}
-	sv_reconcile_soon();
+	const char *sig = si->ssi_signo == SIGINT ? "INT" : "TERM";
+	char why[96];
+	if (SV.shutting_down == 0)
+		snprintf(why, sizeof why, "SIG%s: stopping every service", sig);
+	else
+		snprintf(why, sizeof why, "second SIG%s: no more grace periods, SIGKILL", sig);
+	sv_shutdown(SV.shutting_down > 0, why);
 }
 
 static void on_sighup(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
@@ -217,120 +212,97 @@ static void usage_error(const char *msg, const char *arg)
 	applet_usage("supervise", 1);
 }
 
-int supervise_main(int argc, char **argv)
+#define MAX_FILES 64
+
+struct opts {
+	const char *files[MAX_FILES];
+	const char *profiles[MAX_FILES + 1]; /* NULL-terminated */
+	int nfiles, nprof, daemon;
+};
+
+/* Returns 0, or 2 after a usage message */
+static int parse_args(struct opts *o, int argc, char **argv)
 {
-	const char *files[64];
-	const char *profiles[65];
-	int nfiles = 0, nprof = 0, daemon = 0;
 	for (int a = 1; a < argc; a++) {
-		const char *o = argv[a];
-		if ((!strcmp(o, "-c") || !strcmp(o, "--config")) && a + 1 < argc) {
-			if (nfiles == 64)
+		const char *w = argv[a];
+		if ((!strcmp(w, "-c") || !strcmp(w, "--config")) && a + 1 < argc) {
+			if (o->nfiles == MAX_FILES)
 				return usage_error("too many -c", NULL), 2;
-			files[nfiles++] = argv[++a];
-		} else if (!strcmp(o, "--profile") && a + 1 < argc) {
-			if (nprof == 64)
+			o->files[o->nfiles++] = argv[++a];
+		} else if (!strcmp(w, "--profile") && a + 1 < argc) {
+			if (o->nprof == MAX_FILES)
 				return usage_error("too many --profile", NULL), 2;
-			profiles[nprof++] = argv[++a];
-		} else if (!strcmp(o, "-d") || !strcmp(o, "--daemon"))
-			daemon = 1;
+			o->profiles[o->nprof++] = argv[++a];
+		} else if (!strcmp(w, "-d") || !strcmp(w, "--daemon"))
+			o->daemon = 1;
 		else {
-			usage_error("unknown option", o);
+			usage_error("unknown option", w);
 			return 2;
 		}
 	}
-	if (!nfiles)
-		files[nfiles++] = CONFIG_DEFAULT_FILE;
-	profiles[nprof] = NULL;
+	if (!o->nfiles)
+		o->files[o->nfiles++] = CONFIG_DEFAULT_FILE;
+	o->profiles[o->nprof] = NULL;
+	return 0;
+}
 
-	memset(&SV, 0, sizeof SV);
-	SV.files = files;
-	SV.nfiles = nfiles;
-	SV.profiles = nprof ? profiles : NULL;
-	SV.environ_base = environ;
-	SV.lock_fd = -1;
-	SV.journal.fd = -1;
-	SV.level = LVL_INFO;
-	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-	SV.test_hooks = getenv("MLS_TEST_CLOCK") && !strcmp(getenv("MLS_TEST_CLOCK"), "1");
-
-	struct diags d = { 0 };
-	struct config *cfg;
-	if (sv_load(&cfg, &d)) {
-		print_diags(&d);
-		fprintf(stderr, "mls supervise: invalid config, not starting (%d error%s)\n", d.errors,
-			d.errors == 1 ? "" : "s");
-		diags_free(&d);
-		return 1;
-	}
-	print_diags(&d); /* warnings */
-	diags_free(&d);
-
-	SV.state_dir = cfg->state_dir ? cfg->state_dir : CONFIG_DEFAULT_STATE_DIR;
-	SV.log_dir = cfg->log_dir;
-	SV.state_dir = strdup(SV.state_dir);
-	SV.log_dir = SV.log_dir ? strdup(SV.log_dir) : NULL;
+/* state_dir and log_dir, fixed for the life of the process */
+static int make_dirs(const struct config *cfg)
+{
+	SV.state_dir = strdup(cfg->state_dir ? cfg->state_dir : CONFIG_DEFAULT_STATE_DIR);
+	SV.log_dir = cfg->log_dir ? strdup(cfg->log_dir) : NULL;
 	if (!SV.state_dir || mkdir_p(SV.state_dir, 0755) < 0) {
-		fprintf(stderr, "mls supervise: cannot create state_dir %s: %s\n", SV.state_dir, strerror(errno));
-		return 1;
+		fprintf(stderr, "mls supervise: cannot create state_dir %s: %s\n",
+			SV.state_dir ? SV.state_dir : "?", strerror(errno));
+		return -1;
 	}
 	if (SV.log_dir && mkdir_p(SV.log_dir, 0755) < 0) {
 		fprintf(stderr, "mls supervise: cannot create log_dir %s: %s\n", SV.log_dir, strerror(errno));
-		return 1;
+		return -1;
 	}
-	if (take_lock() < 0)
-		return 1;
-	int report = -1;
-	if (daemon) {
-		if (daemonize(&report) < 0) {
-			fprintf(stderr, "mls supervise: cannot detach: %s\n", strerror(errno));
-			return 1;
-		}
-		char lp[4200];
-		snprintf(lp, sizeof lp, "%s/mls.log", SV.state_dir);
-		int fd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul >= 0)
-			dup2(nul, 0);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (nul > 2)
-			close(nul);
-		char pp[4200];
-		snprintf(pp, sizeof pp, "%s/mls.pid", SV.state_dir);
-		int pf = open(pp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (pf >= 0) {
-			write_pid(pf, getpid());
-			close(pf);
-		}
-	}
-	SV.pid = getpid();
-	write_pid(SV.lock_fd, SV.pid);
-	if (SV.pid != 1)
-		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	signal(SIGCHLD, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	nonblock_if_pipe(1);
-	nonblock_if_pipe(2);
-	raise_nofile();
+	return 0;
+}
 
-	SV.loop = loop_new();
-	if (!SV.loop) {
-		fprintf(stderr, "mls supervise: out of memory\n");
-		return 1;
-	}
-	SV.start_ms = loop_now_ms();
-	loop_add_signal(SV.loop, SIGCHLD, on_sigchld, NULL);
-	loop_add_signal(SV.loop, SIGTERM, on_sigterm, NULL);
-	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
-	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
-	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
+static void state_file(char *buf, size_t sz, const char *name)
+{
+	snprintf(buf, sz, "%s/%s", SV.state_dir, name);
+}
 
+/* -d: detached, stdio on STATE_DIR/mls.log, the pid in STATE_DIR/mls.pid */
+static int detach(int *report)
+{
+	if (daemonize(report) < 0) {
+		fprintf(stderr, "mls supervise: cannot detach: %s\n", strerror(errno));
+		return -1;
+	}
+	char lp[4200];
+	state_file(lp, sizeof lp, "mls.log");
+	int fd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0)
+		dup2(nul, 0);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+	if (nul > 2)
+		close(nul);
+	char pp[4200];
+	state_file(pp, sizeof pp, "mls.pid");
+	int pf = open(pp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (pf >= 0) {
+		write_pid(pf, getpid());
+		close(pf);
+	}
+	return 0;
+}
+
+/* The control socket, 0600 or 0660 with control_group */
+static int open_socket(const struct config *cfg)
+{
 	char sock[4200];
-	snprintf(sock, sizeof sock, "%s/%s", SV.state_dir, PROTO_SOCKET_NAME);
+	state_file(sock, sizeof sock, PROTO_SOCKET_NAME);
 	SV.sock_path = strdup(sock);
 	long long gid = -1;
 	if (cfg->control_group) {
@@ -351,11 +323,90 @@ int supervise_main(int argc, char **argv)
 			fprintf(stderr, "mls supervise: another supervisor answers on %s\n", sock);
 		else
 			fprintf(stderr, "mls supervise: cannot listen on %s: %s\n", sock, strerror(errno));
-		return 1;
+		return -1;
 	}
 	/* test hook: a shorter idle timeout for control connections */
 	if (getenv("MLS_TEST_CTL_IDLE_MS"))
 		ctlsrv_set_idle_timeout(SV.ctl, atoi(getenv("MLS_TEST_CTL_IDLE_MS")));
+	return 0;
+}
+
+/* The process as PID 1 or a subreaper; the loop and its signals */
+static int setup_process(void)
+{
+	SV.pid = getpid();
+	write_pid(SV.lock_fd, SV.pid);
+	if (SV.pid != 1)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	nonblock_if_pipe(1);
+	nonblock_if_pipe(2);
+	raise_nofile();
+	SV.loop = loop_new();
+	if (!SV.loop) {
+		fprintf(stderr, "mls supervise: out of memory\n");
+		return -1;
+	}
+	SV.start_ms = loop_now_ms();
+	loop_add_signal(SV.loop, SIGCHLD, on_sigchld, NULL);
+	loop_add_signal(SV.loop, SIGTERM, on_sigterm, NULL);
+	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
+	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
+	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
+	return 0;
+}
+
+/* Until shutdown is over. A reconcile pass runs before every sleep when a
+ * state changed; poll() failing (ENOMEM) must not kill PID 1. */
+static void run(void)
+{
+	for (;;) {
+		if (SV.reconcile_due)
+			sv_reconcile();
+		if (SV.shutting_down && sv_all_down())
+			break;
+		if (loop_run_once(SV.loop, SV.reconcile_due ? 0 : -1) < 0 && errno != EINTR) {
+			sv_log(LVL_ERROR, NULL, "poll: %s", strerror(errno));
+			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		sv_sweep();
+	}
+}
+
+int supervise_main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc = parse_args(&o, argc, argv);
+	if (rc)
+		return rc;
+	memset(&SV, 0, sizeof SV);
+	SV.files = o.files;
+	SV.nfiles = o.nfiles;
+	SV.profiles = o.nprof ? o.profiles : NULL;
+	SV.environ_base = environ;
+	SV.lock_fd = -1;
+	SV.journal.fd = -1;
+	SV.level = LVL_INFO;
+	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
+	SV.test_hooks = getenv("MLS_TEST_CLOCK") && !strcmp(getenv("MLS_TEST_CLOCK"), "1");
+
+	struct diags d = { 0 };
+	struct config *cfg;
+	if (sv_load(&cfg, &d)) {
+		print_diags(&d);
+		fprintf(stderr, "mls supervise: invalid config, not starting (%d error%s)\n", d.errors,
+			d.errors == 1 ? "" : "s");
+		diags_free(&d);
+		return 1;
+	}
+	print_diags(&d); /* warnings */
+	diags_free(&d);
+	int report = -1;
+	if (make_dirs(cfg) < 0 || take_lock() < 0 || (o.daemon && detach(&report) < 0) || setup_process() < 0 ||
+	    open_socket(cfg) < 0)
+		return 1;
 
 	SV.level = cfg->log_level;
 	SV.format = cfg->log_format;
@@ -363,7 +414,7 @@ int supervise_main(int argc, char **argv)
 		cfg->nsvcs, cfg->nsvcs == 1 ? "" : "s", SV.state_dir);
 	sv_apply(cfg, NULL);
 	sv_journal_replay();
-	sv_journal("supervisor", NULL, ",\"action\":\"start\"", 1);
+	sv_emit_supervisor("start");
 	sv_watch_files();
 	sv_reconcile();
 	if (report >= 0) {
@@ -372,25 +423,14 @@ int supervise_main(int argc, char **argv)
 		}
 		close(report);
 	}
-
-	for (;;) {
-		if (loop_run_once(SV.loop, -1) < 0 && errno != EINTR) {
-			/* poll() failing (ENOMEM) must not kill PID 1: wait a bit */
-			sv_log(LVL_ERROR, NULL, "poll: %s", strerror(errno));
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-		sv_sweep();
-		if (SV.shutting_down && sv_all_down())
-			break;
-	}
+	run();
 	sv_log(LVL_INFO, NULL, "all services stopped, exiting with status %d", SV.exit_status);
-	sv_journal("supervisor", NULL, ",\"action\":\"stop\"", 1);
+	sv_emit_supervisor("stop");
 	journal_close(&SV.journal);
 	ctlsrv_close(SV.ctl);
-	if (daemon) {
+	if (o.daemon) {
 		char pp[4200];
-		snprintf(pp, sizeof pp, "%s/mls.pid", SV.state_dir);
+		state_file(pp, sizeof pp, "mls.pid");
 		unlink(pp);
 	}
 	return SV.exit_status;

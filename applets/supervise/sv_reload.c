@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
-#include "cJSON.h"
 #include "sv.h"
 
 #define DEBOUNCE_MS 250
@@ -113,7 +112,7 @@ void sv_sweep(void)
 	for (int s = 0; s < SV.nsvcs; s++) {
 		struct svc *v = SV.svcs[s];
 		int alive = 0;
-		for (int k = 0; k < v->ninst && !alive; k++)
+		for (int k = 0; v->removed && k < v->ninst && !alive; k++)
 			alive = inst_alive(v->inst[k]);
 		if (v->removed && !alive) {
 			if (v->owner != SV.cfg)
@@ -123,23 +122,29 @@ void sv_sweep(void)
 		}
 		SV.svcs[m++] = v;
 	}
-	SV.nsvcs = m;
+	if (m != SV.nsvcs) {
+		SV.nsvcs = m;
+		sv_index();
+	}
 }
 
-static struct svc *live_svc(const char *name)
-{
-	for (int s = 0; s < SV.nsvcs; s++)
-		if (!SV.svcs[s]->removed && !strcmp(SV.svcs[s]->cfg->name, name))
-			return SV.svcs[s];
-	return NULL;
-}
+/* The names a reload added, removed and changed, as JSON arrays' contents */
+struct changes {
+	struct jbuf added, removed, changed;
+	int fa, fr, fc, unchanged;
+};
 
-static void list_add(struct jbuf *b, int *first, const char *name)
+static void list_add(struct jbuf *b, int *notfirst, const char *name)
 {
-	if (!*first)
+	if (*notfirst)
 		jb_puts(b, ",");
-	*first = 0;
+	*notfirst = 1;
 	jb_str(b, name);
+}
+
+static const char *text(const struct jbuf *b)
+{
+	return b->p ? b->p : "";
 }
 
 /* Mark a service's instances above `n` as removed: they move into a
@@ -153,27 +158,20 @@ static void shrink(struct svc *v, int n, struct config *old)
 		return;
 	twin->removed = 1;
 	twin->inst = calloc((size_t)(v->ninst - n), sizeof *twin->inst);
-	if (!twin->inst) {
+	struct svc **p = twin->inst ? realloc(SV.svcs, (size_t)(SV.nsvcs + 1) * sizeof *p) : NULL;
+	if (!p) {
+		/* cannot track it: the instances stay (the service keeps them) */
+		free(twin->inst);
 		free(twin);
 		return;
 	}
 	for (int k = n; k < v->ninst; k++) {
 		struct inst *i = v->inst[k];
 		i->svc = twin;
-		i->remove_after_stop = 1;
+		inst_step(i, EV_REMOVE, NULL);
 		twin->inst[twin->ninst++] = i;
 	}
 	v->ninst = n;
-	struct svc **p = realloc(SV.svcs, (size_t)(SV.nsvcs + 1) * sizeof *p);
-	if (!p) {
-		/* cannot track it: stop the instances now and keep them */
-		v->ninst += twin->ninst;
-		for (int k = 0; k < twin->ninst; k++)
-			twin->inst[k]->svc = v;
-		free(twin->inst);
-		free(twin);
-		return;
-	}
 	SV.svcs = p;
 	SV.svcs[SV.nsvcs++] = twin;
 	/* always: shrink() runs in sv_apply() before SV.cfg becomes the new
@@ -185,164 +183,143 @@ static void shrink(struct svc *v, int n, struct config *old)
 			twin->cfg = &old->svcs[t];
 }
 
-/* Apply ncfg (valid) to the running state; with SV.cfg NULL it is the
- * first load. Fills reply (when not NULL) with the protocol's reload
- * answer. Takes ownership of ncfg. */
-int sv_apply(struct config *ncfg, struct jbuf *reply)
+/* A service of the running config, against its new version nc (NULL:
+ * gone). Returns 1 when it was removed (the old config must live on). */
+static int apply_one(struct svc *v, struct service *nc, struct config *ncfg, struct config *old,
+	struct changes *ch)
 {
-	struct config *old = SV.cfg;
-	struct jbuf added = { 0 }, removed = { 0 }, changed = { 0 };
-	int fa = 1, fr = 1, fc = 1, unchanged = 0;
-	int old_refs = 0;
-
-	/* existing services: keep, change or remove */
-	int n0 = SV.nsvcs;
-	for (int s = 0; s < n0; s++) {
-		struct svc *v = SV.svcs[s];
-		if (v->removed)
-			continue;
-		struct service *nc = config_find(ncfg, v->cfg->name);
-		if (nc && !nc->active)
-			nc = NULL;
-		if (!nc) {
-			v->removed = 1;
-			for (int k = 0; k < v->ninst; k++)
-				v->inst[k]->remove_after_stop = 1;
-			old_refs++;
-			list_add(&removed, &fr, v->cfg->name);
-			continue;
+	if (!nc) {
+		v->removed = 1;
+		for (int k = 0; k < v->ninst; k++)
+			inst_step(v->inst[k], EV_REMOVE, NULL);
+		list_add(&ch->removed, &ch->fr, v->cfg->name);
+		return 1;
+	}
+	int same = v->cfg->hash == nc->hash;
+	int replicas_only = !same && v->cfg->hash_shape == nc->hash_shape;
+	int oport = v->cfg->port;
+	if (!same)
+		shrink(v, nc->replicas, old);
+	v->cfg = nc;
+	v->owner = ncfg;
+	if (same)
+		ch->unchanged++;
+	else {
+		svc_grow(v, nc->replicas);
+		list_add(&ch->changed, &ch->fc, nc->name);
+	}
+	for (int k = 0; k < v->ninst; k++) {
+		struct inst *i = v->inst[k];
+		if (!same && !replicas_only) {
+			if (oport != nc->port || nc->port != PORT_AUTO)
+				i->port = 0;
+			logsink_set_limits(&i->log, nc->log.max_size, nc->log.keep);
+			inst_step(i, EV_CONFIG, NULL);
 		}
-		uint64_t oh = v->cfg->hash, os = v->cfg->hash_shape;
-		int oport = v->cfg->port;
-		const char *name = nc->name;
-		if (oh == nc->hash) {
-			v->cfg = nc;
-			v->owner = ncfg;
-			unchanged++;
-		} else if (os == nc->hash_shape) {
-			shrink(v, nc->replicas, old);
-			v->cfg = nc;
-			v->owner = ncfg;
-			svc_grow(v, nc->replicas);
-			list_add(&changed, &fc, name);
-		} else {
-			shrink(v, nc->replicas, old);
-			v->cfg = nc;
-			v->owner = ncfg;
-			svc_grow(v, nc->replicas);
-			for (int k = 0; k < v->ninst; k++) {
-				struct inst *i = v->inst[k];
-				if (oport != nc->port || nc->port != PORT_AUTO)
-					i->port = 0;
-				logsink_set_limits(&i->log, nc->log.max_size, nc->log.keep);
-				if (i->down)
-					continue;
-				if (inst_alive(i)) {
-					i->restart_after_stop = 1;
-					i->nstarts = 0;
-					i->quick = 0;
-					inst_stop(i, "config changed");
-				} else if (i->state != ST_STOPPED || i->is_new || nc->schedule) {
-					i->nstarts = 0;
-					i->quick = 0;
-					i->state = ST_WAITING;
-					i->reason[0] = 0;
-					/* a job: its new schedule, from now (and not a
-					 * run at once) */
-					if (nc->schedule)
-						i->is_new = 1;
-				}
-			}
-			list_add(&changed, &fc, name);
+		/* waiting_for points into the old config, freed below: the
+		 * same dependency in the new one, or none */
+		if (i->waiting_for) {
+			const char *w = NULL;
+			for (int d = 0; d < nc->ndeps && !w; d++)
+				if (!strcmp(nc->deps[d].name, i->waiting_for))
+					w = nc->deps[d].name;
+			i->waiting_for = w;
 		}
 		/* a reload gives failed instances a new chance */
-		for (int k = 0; k < v->ninst; k++) {
-			struct inst *i = v->inst[k];
-			/* waiting_for points into the old config, freed below:
-			 * the same dependency in the new one, or none */
-			if (i->waiting_for) {
-				const char *w = NULL;
-				for (int d = 0; d < nc->ndeps && !w; d++)
-					if (!strcmp(nc->deps[d].name, i->waiting_for))
-						w = nc->deps[d].name;
-				i->waiting_for = w;
-			}
-			if (i->state == ST_FAILED && !i->down) {
-				i->nstarts = 0;
-				i->quick = 0;
-				i->state = ST_WAITING;
-			}
-		}
+		inst_step(i, EV_RETRY, NULL);
 	}
-	if (old && old_refs)
-		oldcfg_ref(old, old_refs);
-	/* removed twins made by shrink() point into old already */
+	return 0;
+}
 
-	/* new services */
+/* Services new in ncfg */
+static void apply_added(struct config *ncfg, int first, struct changes *ch)
+{
 	for (int k = 0; k < ncfg->nsvcs; k++) {
 		struct service *c = &ncfg->svcs[k];
-		if (!c->active || live_svc(c->name))
+		if (!c->active || sv_find(c->name, strlen(c->name)))
 			continue;
 		struct svc *v = svc_new(c, ncfg);
 		struct svc **p = v ? realloc(SV.svcs, (size_t)(SV.nsvcs + 1) * sizeof *p) : NULL;
+		if (p)
+			SV.svcs = p;
 		if (!p || svc_grow(v, c->replicas)) {
 			if (v)
 				svc_free(v);
 			sv_log(LVL_ERROR, NULL, "out of memory adding service %s", c->name);
 			continue;
 		}
-		SV.svcs = p;
 		SV.svcs[SV.nsvcs++] = v;
-		if (old)
-			list_add(&added, &fa, c->name);
+		if (!first)
+			list_add(&ch->added, &ch->fa, c->name);
 	}
+}
+
+/* Free the old config unless removed services still point into it */
+static void drop_old(struct config *old, int old_refs)
+{
+	if (old_refs) {
+		oldcfg_ref(old, old_refs);
+		return;
+	}
+	for (struct oldcfg *o = SV.old; o; o = o->next)
+		if (o->cfg == old)
+			return; /* shrink() took a ref */
+	config_free(old);
+	free(old);
+}
+
+/* Apply ncfg (valid) to the running state; with SV.cfg NULL it is the
+ * first load. Fills reply (when not NULL) with the protocol's reload
+ * answer. Takes ownership of ncfg. */
+int sv_apply(struct config *ncfg, struct jbuf *reply)
+{
+	struct config *old = SV.cfg;
+	struct changes ch = { 0 };
+	int old_refs = 0;
+
+	/* the new config's services by name, for one lookup each */
+	struct arena *a = arena_new();
+	struct strmap nidx;
+	strmap_init(&nidx, a);
+	int indexed = a != NULL;
+	for (int k = 0; indexed && k < ncfg->nsvcs; k++)
+		if (ncfg->svcs[k].active && strmap_put(&nidx, ncfg->svcs[k].name, strlen(ncfg->svcs[k].name), &ncfg->svcs[k]))
+			indexed = 0;
+	int n0 = SV.nsvcs;
+	for (int s = 0; s < n0; s++) {
+		struct svc *v = SV.svcs[s];
+		if (v->removed)
+			continue;
+		struct service *nc = indexed ? strmap_get(&nidx, v->cfg->name, strlen(v->cfg->name))
+					     : config_find(ncfg, v->cfg->name);
+		if (nc && !nc->active)
+			nc = NULL;
+		old_refs += apply_one(v, nc, ncfg, old, &ch);
+	}
+	arena_free(a);
+	sv_index(); /* the removed ones are not found by name any more */
+	apply_added(ncfg, !old, &ch);
+
 	/* never silently: these two are fixed for the life of the process */
 	if (old && (strcmp(ncfg->state_dir ? ncfg->state_dir : CONFIG_DEFAULT_STATE_DIR, SV.state_dir) ||
 		    (!ncfg->log_dir != !SV.log_dir) || (ncfg->log_dir && strcmp(ncfg->log_dir, SV.log_dir))))
 		sv_log(LVL_WARN, NULL, "state_dir and log_dir changes take effect when mls supervise starts again "
 			"(still %s, %s)", SV.state_dir, SV.log_dir ? SV.log_dir : "stdout");
 	SV.cfg = ncfg;
-	if (old && !old_refs) {
-		/* nothing points into it any more unless shrink() took a ref */
-		int refd = 0;
-		for (struct oldcfg *o = SV.old; o; o = o->next)
-			refd |= o->cfg == old;
-		if (!refd) {
-			config_free(old);
-			free(old);
-		}
-	}
+	if (old)
+		drop_old(old, old_refs);
 	SV.level = ncfg->log_level;
 	SV.format = ncfg->log_format;
 	sv_compute_order();
-	if (reply) {
-		jb_puts(reply, "{\"ok\":true,\"added\":[");
-		jb_raw(reply, added.p ? added.p : "", added.len);
-		jb_puts(reply, "],\"removed\":[");
-		jb_raw(reply, removed.p ? removed.p : "", removed.len);
-		jb_puts(reply, "],\"changed\":[");
-		jb_raw(reply, changed.p ? changed.p : "", changed.len);
-		jb_printf(reply, "],\"unchanged\":%d}\n", unchanged);
-	}
-	if (old) {
-		sv_log(LVL_INFO, NULL, "config reloaded: added [%s], removed [%s], changed [%s], %d unchanged",
-			added.p ? added.p : "", removed.p ? removed.p : "", changed.p ? changed.p : "", unchanged);
-		struct jbuf ev = { 0 };
-		jb_puts(&ev, ",\"ok\":true,\"added\":[");
-		jb_raw(&ev, added.p ? added.p : "", added.len);
-		jb_puts(&ev, "],\"removed\":[");
-		jb_raw(&ev, removed.p ? removed.p : "", removed.len);
-		jb_puts(&ev, "],\"changed\":[");
-		jb_raw(&ev, changed.p ? changed.p : "", changed.len);
-		jb_puts(&ev, "]");
-		if (!ev.oom)
-			sv_event_raw("reload", ev.p);
-		jb_free(&ev);
-	}
-	jb_free(&added);
-	jb_free(&removed);
-	jb_free(&changed);
-	sv_reconcile_soon();
+	if (reply)
+		jb_printf(reply, "{\"ok\":true,\"added\":[%s],\"removed\":[%s],\"changed\":[%s],\"unchanged\":%d}\n",
+			text(&ch.added), text(&ch.removed), text(&ch.changed), ch.unchanged);
+	if (old)
+		sv_emit_reload(1, text(&ch.added), text(&ch.removed), text(&ch.changed), ch.unchanged, NULL);
+	jb_free(&ch.added);
+	jb_free(&ch.removed);
+	jb_free(&ch.changed);
+	SV.reconcile_due = 1;
 	return 0;
 }
 
@@ -352,33 +329,20 @@ int sv_reload(struct jbuf *reply)
 	struct config *n;
 	if (sv_load(&n, &d)) {
 		sv_log(LVL_ERROR, NULL, "reload: the new config is invalid, nothing changed:");
-		struct jbuf ev = { 0 };
-		if (reply)
-			jb_puts(reply, "{\"ok\":false,\"error\":\"invalid config, nothing changed\",\"errors\":[");
-		jb_puts(&ev, ",\"ok\":false,\"errors\":[");
-		int first = 1;
+		struct jbuf errs = { 0 };
+		int notfirst = 0;
 		for (int k = 0; k < d.n; k++) {
 			char line[1024];
 			diag_format(&d.v[k], line, sizeof line);
 			sv_log(d.v[k].sev == DIAG_ERROR ? LVL_ERROR : LVL_WARN, NULL, "%s", line);
-			if (d.v[k].sev != DIAG_ERROR)
-				continue;
-			if (!first) {
-				jb_puts(&ev, ",");
-				if (reply)
-					jb_puts(reply, ",");
-			}
-			first = 0;
-			jb_str(&ev, line);
-			if (reply)
-				jb_str(reply, line);
+			if (d.v[k].sev == DIAG_ERROR)
+				list_add(&errs, &notfirst, line);
 		}
 		if (reply)
-			jb_puts(reply, "]}\n");
-		jb_puts(&ev, "]");
-		if (!ev.oom)
-			sv_event_raw("reload", ev.p);
-		jb_free(&ev);
+			jb_printf(reply, "{\"ok\":false,\"error\":\"invalid config, nothing changed\",\"errors\":[%s]}\n",
+				text(&errs));
+		sv_emit_reload(0, NULL, NULL, NULL, 0, text(&errs));
+		jb_free(&errs);
 		diags_free(&d);
 		return -1;
 	}
@@ -508,75 +472,4 @@ void sv_watch_files(void)
 		SV.ino_id = 0;
 		close(fd);
 	}
-}
-
-/* ------------------------------------------------------------ journal */
-
-void sv_journal(const char *ev, struct inst *i, const char *extra, int sync)
-{
-	if (SV.journal.fd < 0)
-		return;
-	char line[JOURNAL_LINE_MAX];
-	int n;
-	if (i)
-		n = snprintf(line, sizeof line, "{\"t\":%lld,\"ev\":\"%s\",\"svc\":\"%s\",\"inst\":%d%s}",
-			(long long)wall_ms(), ev, i->svc->cfg->name, i->idx, extra ? extra : "");
-	else
-		n = snprintf(line, sizeof line, "{\"t\":%lld,\"ev\":\"%s\"%s}", (long long)wall_ms(), ev,
-			extra ? extra : "");
-	if (n <= 0 || n >= (int)sizeof line)
-		return;
-	if (journal_append(&SV.journal, line, (size_t)n, sync) < 0) {
-		static int64_t warned;
-		if (loop_now_ms() - warned > 60000) {
-			warned = loop_now_ms();
-			sv_log(LVL_WARN, NULL, "journal %s: %s", SV.journal.path, strerror(errno));
-		}
-	}
-}
-
-static void replay_line(const char *line, size_t len, void *ctx)
-{
-	(void)ctx;
-	cJSON *o = cJSON_ParseWithLength(line, len);
-	if (!o)
-		return;
-	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "ev");
-	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(o, "svc");
-	const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "inst");
-	if (cJSON_IsString(ev) && cJSON_IsString(svc) && cJSON_IsNumber(in)) {
-		struct svc *v = live_svc(svc->valuestring);
-		int idx = in->valueint;
-		if (v && idx >= 1 && idx <= v->ninst) {
-			struct inst *i = v->inst[idx - 1];
-			if (!strcmp(ev->valuestring, "start") && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "restart")))
-				i->restarts++;
-			else if (!strcmp(ev->valuestring, "exit")) {
-				const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
-				const cJSON *pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
-				const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-				const cJSON *sig = cJSON_GetObjectItemCaseSensitive(o, "signal");
-				const cJSON *up = cJSON_GetObjectItemCaseSensitive(o, "uptime_ms");
-				i->has_exit = 1;
-				i->last_code = cJSON_IsNumber(code) ? code->valueint : -1;
-				i->last_sig = cJSON_IsNumber(sig) ? sig->valueint : 0;
-				inst_add_exit(i, cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0,
-					cJSON_IsNumber(pid) ? pid->valueint : 0, i->last_code, i->last_sig,
-					cJSON_IsNumber(up) ? (int64_t)up->valuedouble : 0);
-			}
-		}
-	}
-	cJSON_Delete(o);
-}
-
-void sv_journal_replay(void)
-{
-	char path[4200];
-	snprintf(path, sizeof path, "%s/journal", SV.state_dir);
-	int n = journal_replay(path, replay_line, NULL);
-	if (n > 0)
-		sv_log(LVL_INFO, NULL, "journal: %d entries read from %s", n, path);
-	if (journal_open(&SV.journal, path) < 0)
-		sv_log(LVL_WARN, NULL, "journal %s: %s (restart counts will not survive a restart of mls)", path,
-			strerror(errno));
 }

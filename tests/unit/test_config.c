@@ -658,8 +658,8 @@ static const struct vcase vcases[] = {
 	{ __LINE__, "x-b: &b {replicas: 3}\nx-c: &c {replicas: 4, nice: 1}\nservices:\n  web: {<<: [*b, *c], command: x}\n", "web", F_NICE, 1 },
 
 	/* notify events; git */
-	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, EV_CRASH | EV_RESTART | EV_UNHEALTHY | EV_FAILED | EV_DEPLOYED },
-	{ __LINE__, SVC "    notify: {url: \"https://h/\", events: [started, healthy]}\n", "web", F_NOTIFY_EVENTS, EV_STARTED | EV_HEALTHY },
+	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_RESTART | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_DEPLOYED },
+	{ __LINE__, SVC "    notify: {url: \"https://h/\", events: [started, healthy]}\n", "web", F_NOTIFY_EVENTS, NOTE_STARTED | NOTE_HEALTHY },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_INTERVAL, 30000 },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_ROLLBACK, 1 },
 

@@ -1,0 +1,342 @@
+/* sv_child.c: the processes of an instance, below the state machine:
+ * spawning the command or a hook with the service's environment, user and
+ * limits; the output pipe and its log sink; the readiness pipe and the
+ * NOTIFY_SOCKET (made here, listened to by sv_step.c); ports; signals.
+ * Nothing here changes an instance's state. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "spawn.h"
+#include "svcexec.h"
+#include "sv.h"
+
+/* ------------------------------------------------------------ output */
+
+static void on_output(struct loop *l, int64_t id, int fd, int revents, void *ctx)
+{
+	(void)l;
+	(void)id;
+	(void)revents;
+	struct inst *i = ctx;
+	/* one bounded read per round: a service writing as fast as it can
+	 * gets its turn like every other fd, never more */
+	ssize_t n = read(fd, SV.scratch, sizeof SV.scratch);
+	if (n <= 0)
+		return; /* EAGAIN; EOF cannot happen: mls holds the write end */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t before = i->log.dropped;
+	logsink_feed(&i->log, SV.scratch, (size_t)n, &now);
+	if (i->log.dropped != before && before == 0)
+		sv_log(LVL_WARN, i, "log lines dropped: %s", strerror(i->log.last_errno));
+	sv_emit_output(i, SV.scratch, (size_t)n);
+}
+
+int child_output(struct inst *i)
+{
+	if (i->out_r >= 0)
+		return 0;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	i->out_id = loop_add_fd(SV.loop, p[0], POLLIN, on_output, i);
+	if (i->out_id < 0) {
+		i->out_id = 0;
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	i->out_r = p[0];
+	i->out_w = p[1];
+	char path[4096];
+	const struct service *c = i->svc->cfg;
+	if (SV.log_dir)
+		snprintf(path, sizeof path, "%s/%s.log", SV.log_dir, i->name);
+	if (logsink_open(&i->log, SV.log_dir ? path : NULL, i->name, 1, c->log.max_size,
+		c->log.keep, LOG_RING_DEFAULT) < 0)
+		sv_log(LVL_WARN, i, "log: %s (its lines are counted as dropped)", strerror(errno));
+	return 0;
+}
+
+void child_drain_output(struct inst *i)
+{
+	/* its last output may still be in the pipe (SIGCHLD can come first):
+	 * read it before the partial line is flushed; bounded, so a writer
+	 * left in its group cannot hold the loop */
+	for (int k = 0; k < 16 && i->out_r >= 0; k++) {
+		int avail = 0;
+		if (ioctl(i->out_r, FIONREAD, &avail) < 0 || avail <= 0)
+			break;
+		on_output(SV.loop, i->out_id, i->out_r, POLLIN, i);
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	logsink_flush(&i->log, &now);
+}
+
+void child_close_output(struct inst *i)
+{
+	if (i->out_id)
+		loop_close_fd(SV.loop, i->out_id);
+	else if (i->out_r >= 0)
+		close(i->out_r);
+	if (i->out_w >= 0)
+		close(i->out_w);
+	i->out_id = 0;
+	i->out_r = i->out_w = -1;
+	logsink_close(&i->log); /* frees its strings too */
+}
+
+/* ------------------------------------------------------------- ports */
+
+static int port_taken(int port, const struct inst *self)
+{
+	for (int s = 0; s < SV.nsvcs; s++)
+		for (int k = 0; k < SV.svcs[s]->ninst; k++) {
+			const struct inst *o = SV.svcs[s]->inst[k];
+			if (o != self && o->port == port)
+				return 1;
+		}
+	return 0;
+}
+
+/* A free TCP port from the kernel, not one we already gave out */
+static int pick_port(const struct inst *i)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof a;
+		int port = -1;
+		if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+		    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+			port = ntohs(a.sin_port);
+		close(fd);
+		if (port > 0 && !port_taken(port, i))
+			return port;
+	}
+	return -1;
+}
+
+int child_port(struct inst *i)
+{
+	const struct service *c = i->svc->cfg;
+	if (c->port == PORT_NONE) {
+		i->port = 0;
+		return 0;
+	}
+	if (c->port > 0) {
+		i->port = c->port + i->idx - 1;
+		return 0;
+	}
+	if (i->port > 0)
+		return 0; /* auto: kept across restarts */
+	i->port = pick_port(i);
+	return i->port > 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ spawning */
+
+/* An abstract datagram socket "@mls/PID/NAME.N/K" for this start (no file:
+ * works in a scratch root and for services running as other users).
+ * Returns the fd, or -1. */
+static int open_notify(const struct inst *i, char *var, size_t varsz)
+{
+	static unsigned long long k;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "mls/%d/%s/%llu", (int)SV.pid, i->name, ++k);
+	if (n <= 0 || (size_t)n >= sizeof a.sun_path - 1)
+		return -1;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0) {
+		close(fd);
+		return -1;
+	}
+	snprintf(var, varsz, "NOTIFY_SOCKET=@%s", a.sun_path + 1);
+	return fd;
+}
+
+/* envp with NOTIFY_SOCKET replaced by var (malloc'd array, strings not
+ * copied), or NULL */
+static char **env_with(char **envp, char *var)
+{
+	int n = 0;
+	while (envp[n])
+		n++;
+	char **envx = malloc((size_t)(n + 2) * sizeof *envx);
+	if (!envx)
+		return NULL;
+	int m = 0;
+	for (int k = 0; k < n; k++)
+		if (strncmp(envp[k], "NOTIFY_SOCKET=", 14))
+			envx[m++] = envp[k];
+	envx[m++] = var;
+	envx[m] = NULL;
+	return envx;
+}
+
+int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out,
+	char *err, size_t errsz)
+{
+	const struct service *c = i->svc->cfg;
+	out->pid = 0;
+	out->ready_fd = out->notify_fd = -1;
+	struct svcexec x;
+	int rc = cmd == &c->command
+		? svcexec_build(&x, c, i->idx, i->port, SV.environ_base, err, errsz)
+		: svcexec_build_cmd(&x, cmd, c, i->idx, i->port, SV.environ_base, err, errsz);
+	if (rc)
+		return -1;
+	struct spawn_req r;
+	spawn_req_init(&r);
+	svcexec_req(&x, c, &r);
+	r.out_fd = i->out_w;
+	if (SV.orig_nofile > 0)
+		r.nofile_soft = SV.orig_nofile; /* not the limit mls raised for itself */
+	int rp[2] = { -1, -1 };
+	char **envx = NULL;
+	if (with_ready && c->ready == READY_NOTIFY) {
+		if (pipe2(rp, O_CLOEXEC) < 0) {
+			snprintf(err, errsz, "cannot make the readiness pipe: %s", strerror(errno));
+			svcexec_free(&x);
+			return -1;
+		}
+		r.ready_fd = c->ready_fd;
+		r.ready_src = rp[1];
+		/* NOTIFY_SOCKET for daemons written for systemd: a socket of
+		 * this instance's own, so a READY=1 counts whoever sent it
+		 * (systemd-notify may be gone by the time it is read) */
+		char var[128];
+		out->notify_fd = open_notify(i, var, sizeof var);
+		if (out->notify_fd >= 0 && (envx = env_with(x.envp, var)))
+			r.envp = envx;
+	}
+	pid_t pid = spawn(&r);
+	int e = errno;
+	free(envx);
+	svcexec_free(&x);
+	if (rp[1] >= 0)
+		close(rp[1]);
+	if (pid < 0) {
+		if (rp[0] >= 0)
+			close(rp[0]);
+		if (out->notify_fd >= 0)
+			close(out->notify_fd);
+		out->notify_fd = -1;
+		snprintf(err, errsz, "fork: %s", strerror(e));
+		return -1;
+	}
+	if (rp[0] >= 0)
+		fcntl(rp[0], F_SETFL, O_NONBLOCK);
+	out->pid = pid;
+	out->ready_fd = rp[0];
+	return 0;
+}
+
+/* ----------------------------------------------------------- readiness */
+
+int child_ready_line(int fd)
+{
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n > 0)
+		return memchr(buf, '\n', (size_t)n) ? 1 : 0;
+	return -1; /* closed without a line: it may still notify by socket */
+}
+
+int notify_says_ready(const char *buf, size_t n)
+{
+	const char *p = buf, *end = buf + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (len == 7 && !memcmp(p, "READY=1", 7))
+			return 1;
+		p += len + 1;
+	}
+	return 0;
+}
+
+int child_notify(int fd)
+{
+	char buf[4096];
+	char cbuf[CMSG_SPACE(16 * sizeof(int))];
+	struct iovec iov = { buf, sizeof buf };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int nfd = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int k = 0; k < nfd; k++) {
+				int f;
+				memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof f);
+				close(f);
+			}
+		}
+	/* a NUL ends the text, as it did when the datagram was read as a
+	 * C string */
+	const char *z = memchr(buf, 0, (size_t)n);
+	return notify_says_ready(buf, z ? (size_t)(z - buf) : (size_t)n);
+}
+
+/* ------------------------------------------------------------ signals */
+
+int child_signal(struct inst *i, int sig)
+{
+	int rc = -1;
+	if (i->pgid > 0) {
+		rc = kill(-i->pgid, sig);
+		if (rc < 0 && i->pid > 0)
+			rc = kill(i->pid, sig);
+		/* a stopped (SIGSTOP) process would never see the signal */
+		kill(-i->pgid, SIGCONT);
+	}
+	return rc;
+}
+
+void child_kill_main(struct inst *i)
+{
+	if (i->pgid > 0)
+		kill(-i->pgid, SIGKILL);
+	if (i->pid > 0)
+		kill(i->pid, SIGKILL);
+}
+
+void child_signal_hook(struct inst *i, int sig)
+{
+	if (i->hook_pid > 0) {
+		kill(-i->hook_pid, sig);
+		if (sig == SIGKILL)
+			kill(i->hook_pid, sig);
+	}
+}
+
+void child_kill_all(struct inst *i)
+{
+	child_kill_main(i);
+	child_signal_hook(i, SIGKILL);
+}
+
+int child_group_alive(pid_t pgid)
+{
+	return pgid > 0 && kill(-pgid, 0) == 0;
+}
