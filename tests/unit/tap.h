@@ -106,6 +106,7 @@ static inline void tap_diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	fflush(stdout); /* seen even if the test crashes next */
 }
 
 /* Prints the plan; the exit status for main() */
