@@ -1,6 +1,24 @@
 /* mls: the multi-call entry point. The applet comes from argv[0]
  * ("ctl", "mls-ctl", "-mls-ctl", "init" for supervise) or, when argv[0]
- * is the multi-call binary itself, from argv[1] (busybox convention). */
+ * is the multi-call binary itself, from argv[1] (busybox convention).
+ *
+ * argv[0]'s base name, one leading '-' removed (login shells, init):
+ *   APPLET, mls-APPLET, init  that applet (init: supervise)
+ *   mls                       the multi-call binary (build/mls,
+ *                             build/dev/mls, build/aarch64/mls under qemu,
+ *                             a copy in a scratch root: all named mls)
+ *   mls followed by anything but '-', e.g. mls.debug (the unstripped
+ *   binary in build/obj/), mls.static, mls_x86_64, mls2
+ *                             the multi-call binary too: a renamed copy,
+ *                             as busybox takes any name starting with
+ *                             "busybox"
+ *   "" (argv[0] empty or missing)  the multi-call binary
+ *   mls-X, X no applet        unknown applet X, exit 127: "mls-" names
+ *                             applet links, so mls-static is not the
+ *                             multi-call binary
+ *   anything else             unknown applet NAME, exit 127, as
+ *                             `mls NAME` says: a link made under a wrong
+ *                             name fails loudly instead of printing usage */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -150,6 +168,10 @@ int main(int argc, char **argv)
 		}
 	}
 	const struct applet *a = find_applet(name);
+	if (!a && *name && strncmp(name, "mls", 3)) {
+		fprintf(stderr, "mls: unknown applet '%s'\n", name);
+		return 127;
+	}
 	if (!a) {
 		/* the multi-call binary itself */
 		if (argc < 2) {

@@ -170,11 +170,48 @@ run "$T/links/mls-nosuch"
 is "$RC" 127 "link mls-nosuch: exit 127"
 is "$ERR" "mls: unknown applet 'nosuch'" "link mls-nosuch: the message"
 
-# a link under any other name behaves as mls itself
-ln -s "$MLS" "$T/links/other"
-run "$T/links/other" --list
-is "$RC" 0 "link under another name: acts as mls (--list)"
-is "$OUT" "$(printf '%s\n' $APPLETS)" "link under another name: --list output"
+# a link under a name that is no applet: unknown applet, as `mls NAME`
+ln -s "$MLS" "$T/links/frobnicate"
+run "$T/links/frobnicate"
+is "$RC" 127 "link frobnicate: exit 127"
+is "$ERR" "mls: unknown applet 'frobnicate'" "link frobnicate: the message on stderr"
+is "$OUT" "" "link frobnicate: nothing on stdout"
+run "$T/links/frobnicate" --list
+is "$RC" 127 "link frobnicate --list: exit 127 (not the multi-call binary)"
+is "$ERR" "mls: unknown applet 'frobnicate'" "link frobnicate --list: the message"
+is "$OUT" "" "link frobnicate --list: nothing on stdout"
+run bash -c 'exec -a -frobnicate "$0"' "$MLS"
+is "$RC" 127 "argv[0] -frobnicate: exit 127"
+is "$ERR" "mls: unknown applet 'frobnicate'" "argv[0] -frobnicate: the message, without the '-'"
+run bash -c 'exec -a /some/dir/frobnicate "$0" validate' "$MLS"
+is "$RC" 127 "argv[0] /some/dir/frobnicate validate: exit 127 (argv[1] is not looked at)"
+
+# the multi-call binary: mls, and renamed copies starting with mls but not
+# mls- (mls.debug is the unstripped binary in build/obj/), an empty argv[0]
+mkdir "$T/links/d"
+ln -s "$MLS" "$T/links/d/mls"
+run "$T/links/d/mls"
+is "$RC" 2 "link mls in another directory, no arguments: exit 2, as before"
+like "$ERR" '^usage: mls APPLET' "link mls, no arguments: usage on stderr"
+is "$OUT" "" "link mls, no arguments: nothing on stdout"
+for name in mls.debug mls.static mls_x86_64; do
+	ln -s "$MLS" "$T/links/$name"
+	run "$T/links/$name" --list
+	is "$RC" 0 "link $name: the multi-call binary (--list exits 0)"
+	is "$OUT" "$(printf '%s\n' $APPLETS)" "link $name: --list output"
+done
+run "$T/links/mls.debug"
+is "$RC" 2 "link mls.debug, no arguments: exit 2"
+like "$ERR" '^usage: mls APPLET' "link mls.debug, no arguments: usage on stderr"
+run "$T/links/mls.debug" frobnicate
+is "$RC" 127 "link mls.debug frobnicate: exit 127"
+is "$ERR" "mls: unknown applet 'frobnicate'" "link mls.debug frobnicate: the message"
+run bash -c 'exec -a "" "$0" --list' "$MLS"
+is "$RC" 0 "an empty argv[0]: the multi-call binary (--list exits 0)"
+ln -s "$MLS" "$T/links/mls-static"
+run "$T/links/mls-static" --list
+is "$RC" 127 "link mls-static: mls- names an applet link, unknown applet (exit 127)"
+is "$ERR" "mls: unknown applet 'static'" "link mls-static: the message"
 
 # ---- --install ----
 # Hard links need DIR on the binary's file system: work on a copy in $T.

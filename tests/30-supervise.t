@@ -14,10 +14,7 @@
 . "${TESTS_DIR:?}/lib.sh"
 . "$TESTS_DIR/sv.sh"
 
-if ! have_python3; then
-	skip "python3 is needed by the supervise tests"
-	done_testing
-fi
+have_python3 || skip_all "python3 is needed by the supervise tests"
 
 # The services are /bin/sh scripts in $T/bin; they find their files under $T
 export T

@@ -6,7 +6,7 @@
 . "${TESTS_DIR:?}/lib.sh"
 . "$TESTS_DIR/sv.sh"
 
-have_python3 || { echo "1..0 # SKIP needs python3"; exit 0; }
+have_python3 || skip_all "needs python3"
 
 TS='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
 SMALL=

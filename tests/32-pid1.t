@@ -8,7 +8,7 @@
 . "${TESTS_DIR:?}/lib.sh"
 . "$TESTS_DIR/sv.sh"
 
-have_python3 || { echo "1..0 # SKIP needs python3"; exit 0; }
+have_python3 || skip_all "needs python3"
 
 U_PID= NS_INIT= DAEMON=
 cleanup32() {

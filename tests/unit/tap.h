@@ -13,6 +13,10 @@
  * before its result: it prints "# TODO REASON" and a failure does not count
  * (prove reports it as "TODO passed" once it is fixed: remove the mark).
  *
+ * A test that cannot run on this machine (no tzdata, not root, a low fd
+ * limit) calls tap_skip(REASON) instead of tap_ok: "ok N # SKIP REASON",
+ * but under CI=true a failure (see tap_in_ci).
+ *
  * Everything is static so that each test program has its own copy and no
  * symbol can clash with lib/. */
 #ifndef MLS_TAP_H
@@ -20,6 +24,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static struct {
 	int n;            /* results printed so far */
@@ -81,18 +87,36 @@ static inline int tap_ok(int ok, int line, const char *fmt, ...)
 	return ok;
 }
 
-/* A test that cannot run here (e.g. no tzdata); counts as passed */
+/* Under CI=true (as CI services set it; 1 and yes count too), as in
+ * tests/lib.sh: a CI machine is root and has every tool, so a test that
+ * cannot run there is a failure */
+static inline int tap_in_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci && (!strcmp(ci, "true") || !strcmp(ci, "1") || !strcmp(ci, "yes"));
+}
+
+/* A test that cannot run here (e.g. no tzdata, not root, a low fd limit):
+ * counts as passed, except under CI=true where it is
+ * "not ok N - skipped under CI=true: REASON" */
 __attribute__((format(printf, 1, 2)))
 static inline void tap_skip(const char *fmt, ...)
 {
 	va_list ap;
+	int ci = tap_in_ci();
 
 	tap_state.n++;
-	printf("ok %d # SKIP ", tap_state.n);
+	if (ci) {
+		tap_state.failed++;
+		printf("not ok %d - skipped under CI=true: ", tap_state.n);
+	} else {
+		printf("ok %d # SKIP ", tap_state.n);
+	}
 	va_start(ap, fmt);
 	tap_vdesc(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	fflush(stdout);
 }
 
 /* A comment line, e.g. what a failed case got */
@@ -106,6 +130,7 @@ static inline void tap_diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+	fflush(stdout); /* seen even if the test crashes next */
 }
 
 /* Prints the plan; the exit status for main() */
