@@ -854,6 +854,141 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 	return check_service(L, namenode, k, n, s, have_cmd);
 }
 
+static void conv_user(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	if (get_str(L, v, kk, 0, &s->user) || !s->user)
+		return;
+	const char *u = s->user;
+	int okname = *u && (u[0] == '_' || (u[0] >= 'a' && u[0] <= 'z'));
+	for (const char *p = u; okname && *p; p++)
+		okname = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			 *p == '.' || (*p == '$' && !p[1]);
+	int64_t id;
+	char buf[64];
+	const char *colon = strchr(u, ':');
+	int okid = 0;
+	if (colon && (size_t)(colon - u) < sizeof buf) {
+		snprintf(buf, sizeof buf, "%.*s", (int)(colon - u), u);
+		okid = !parse_int(buf, 0, 4294967294, &id) && !parse_int(colon + 1, 0, 4294967294, &id);
+	} else if (!colon) {
+		okid = !parse_int(u, 0, 4294967294, &id);
+	}
+	if (!okname && !okid)
+		err(L, v, kk, "bad user '%s' (expected a user name, or uid[:gid])", u);
+}
+
+static void conv_port(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	s->port_pos = (struct pos){ fname(L, v), v->line, v->col };
+	if (yscalar_is(v, "auto"))
+		s->port = PORT_AUTO;
+	else if (v->type != Y_NULL) {
+		char *p = scalar(L, v, kk, 0);
+		int64_t x;
+		if (p && parse_int(p, 1, 65535, &x))
+			err(L, v, kk, "expected auto or a TCP port from 1 to 65535, got '%s'", p);
+		else if (p)
+			s->port = (int)x;
+	}
+}
+
+static void conv_restart(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	static const char *const names[] = { "always", "on-failure", "no", NULL };
+	int r = s->restart;
+	if (v->type == Y_SCALAR && (!strcmp(v->s, "false") || !strcmp(v->s, "unless-stopped"))) {
+		err(L, v, kk, "unknown value '%s' (expected always, on-failure or no)", v->s);
+		return;
+	}
+	get_enum(L, v, kk, names, &r);
+	s->restart = r;
+}
+
+static void conv_backoff(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	static const char *const bk[] = { "initial", "max", "factor", "jitter", "reset_after", NULL };
+	if (v->type == Y_NULL || check_keys(L, v, kk, bk, 0))
+		return;
+	FOR_KEYS(v, bkey, bv) {
+		const struct kp *bkk = KP(kk, bkey->s);
+		if (IS(bkey, "initial")) {
+			if (!get_dur(L, bv, bkk, &s->backoff.initial_ms) && s->backoff.initial_ms <= 0)
+				err(L, bv, bkk, "must be more than 0");
+		} else if (IS(bkey, "max")) {
+			get_dur(L, bv, bkk, &s->backoff.max_ms);
+		} else if (IS(bkey, "reset_after")) {
+			get_dur(L, bv, bkk, &s->backoff.reset_after_ms);
+		} else if (IS(bkey, "jitter")) {
+			char *p = NULL;
+			if (!get_str(L, bv, bkk, 0, &p) && p && parse_percent(p, &s->backoff.jitter_pct))
+				err(L, bv, bkk, "expected a percentage from 0%% to 100%%, got '%s'", p);
+		} else if (IS(bkey, "factor")) {
+			char *p = NULL;
+			if (!get_str(L, bv, bkk, 0, &p) && p &&
+			    (parse_number(p, &s->backoff.factor) || s->backoff.factor < 1 || s->backoff.factor > 100))
+				err(L, bv, bkk, "expected a number from 1 to 100, got '%s'", p);
+		}
+	}
+	if (s->backoff.max_ms < s->backoff.initial_ms)
+		err(L, v, kk, "max (%lldms) is less than initial (%lldms)",
+		    (long long)s->backoff.max_ms, (long long)s->backoff.initial_ms);
+}
+
+static void conv_restart_limit(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	static const char *const lk[] = { "count", "window", NULL };
+	if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
+		return;
+	FOR_KEYS(v, lkey, lv) {
+		const struct kp *lkk = KP(kk, lkey->s);
+		if (IS(lkey, "count"))
+			get_int32(L, lv, lkk, 1, 1000000, &s->restart_limit.count);
+		else if (IS(lkey, "window") && !get_dur(L, lv, lkk, &s->restart_limit.window_ms) &&
+			 s->restart_limit.window_ms <= 0)
+			err(L, lv, lkk, "must be more than 0");
+	}
+}
+
+static void conv_hooks(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	static const char *const hk[] = { "pre_start", "post_stop", NULL };
+	if (v->type == Y_NULL || check_keys(L, v, kk, hk, 0))
+		return;
+	FOR_KEYS(v, hkey, hv) {
+		if (IS(hkey, "pre_start"))
+			get_command(L, hv, KP(kk, "pre_start"), &s->pre_start);
+		else if (IS(hkey, "post_stop"))
+			get_command(L, hv, KP(kk, "post_stop"), &s->post_stop);
+	}
+}
+
+static void conv_log(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	static const char *const lk[] = { "max_size", "keep", NULL };
+	if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
+		return;
+	FOR_KEYS(v, lkey, lv) {
+		const struct kp *lkk = KP(kk, lkey->s);
+		if (IS(lkey, "max_size")) {
+			if (!get_size(L, lv, lkk, &s->log.max_size) && s->log.max_size < 1024)
+				err(L, lv, lkk, "must be at least 1KiB");
+		} else if (IS(lkey, "keep")) {
+			get_int32(L, lv, lkk, 0, 1000, &s->log.keep);
+		}
+	}
+}
+
+static void conv_schedule(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
+{
+	if (get_str(L, v, kk, 0, &s->schedule) || !s->schedule)
+		return;
+	const char *why;
+	int at = 0;
+	if (cron_parse(s->schedule, &s->cron, &why, &at))
+		report_at(L, DIAG_ERROR, v, v->exact ? at + v->quoted : 0, kk,
+			  "bad cron expression '%s': %s", s->schedule, why);
+}
+
 /* The keys of a service map into s; returns whether a command was given */
 static int conv_fields(struct loader *L, const struct kp *k, const struct ynode *n, struct service *s)
 {
@@ -872,87 +1007,17 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 		} else if (IS(key, "env_file")) {
 			get_strv(L, v, kk, 1, 1, &s->env_file);
 		} else if (IS(key, "user")) {
-			if (get_str(L, v, kk, 0, &s->user) || !s->user)
-				continue;
-			const char *u = s->user;
-			int okname = *u && (u[0] == '_' || (u[0] >= 'a' && u[0] <= 'z'));
-			for (const char *p = u; okname && *p; p++)
-				okname = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-					 *p == '.' || (*p == '$' && !p[1]);
-			int64_t id;
-			char buf[64];
-			const char *colon = strchr(u, ':');
-			int okid = 0;
-			if (colon && (size_t)(colon - u) < sizeof buf) {
-				snprintf(buf, sizeof buf, "%.*s", (int)(colon - u), u);
-				okid = !parse_int(buf, 0, 4294967294, &id) && !parse_int(colon + 1, 0, 4294967294, &id);
-			} else if (!colon) {
-				okid = !parse_int(u, 0, 4294967294, &id);
-			}
-			if (!okname && !okid)
-				err(L, v, kk, "bad user '%s' (expected a user name, or uid[:gid])", u);
+			conv_user(L, v, kk, s);
 		} else if (IS(key, "replicas")) {
 			get_int32(L, v, kk, 1, CONFIG_MAX_REPLICAS, &s->replicas);
 		} else if (IS(key, "port")) {
-			s->port_pos = (struct pos){ fname(L, v), v->line, v->col };
-			if (yscalar_is(v, "auto"))
-				s->port = PORT_AUTO;
-			else if (v->type != Y_NULL) {
-				char *p = scalar(L, v, kk, 0);
-				int64_t x;
-				if (p && parse_int(p, 1, 65535, &x))
-					err(L, v, kk, "expected auto or a TCP port from 1 to 65535, got '%s'", p);
-				else if (p)
-					s->port = (int)x;
-			}
+			conv_port(L, v, kk, s);
 		} else if (IS(key, "restart")) {
-			static const char *const names[] = { "always", "on-failure", "no", NULL };
-			int r = s->restart;
-			if (v->type == Y_SCALAR && (!strcmp(v->s, "false") || !strcmp(v->s, "unless-stopped"))) {
-				err(L, v, kk, "unknown value '%s' (expected always, on-failure or no)", v->s);
-				continue;
-			}
-			get_enum(L, v, kk, names, &r);
-			s->restart = r;
+			conv_restart(L, v, kk, s);
 		} else if (IS(key, "restart_backoff")) {
-			static const char *const bk[] = { "initial", "max", "factor", "jitter", "reset_after", NULL };
-			if (v->type == Y_NULL || check_keys(L, v, kk, bk, 0))
-				continue;
-			FOR_KEYS(v, bkey, bv) {
-				const struct kp *bkk = KP(kk, bkey->s);
-				if (IS(bkey, "initial")) {
-					if (!get_dur(L, bv, bkk, &s->backoff.initial_ms) && s->backoff.initial_ms <= 0)
-						err(L, bv, bkk, "must be more than 0");
-				} else if (IS(bkey, "max")) {
-					get_dur(L, bv, bkk, &s->backoff.max_ms);
-				} else if (IS(bkey, "reset_after")) {
-					get_dur(L, bv, bkk, &s->backoff.reset_after_ms);
-				} else if (IS(bkey, "jitter")) {
-					char *p = NULL;
-					if (!get_str(L, bv, bkk, 0, &p) && p && parse_percent(p, &s->backoff.jitter_pct))
-						err(L, bv, bkk, "expected a percentage from 0%% to 100%%, got '%s'", p);
-				} else if (IS(bkey, "factor")) {
-					char *p = NULL;
-					if (!get_str(L, bv, bkk, 0, &p) && p &&
-					    (parse_number(p, &s->backoff.factor) || s->backoff.factor < 1 || s->backoff.factor > 100))
-						err(L, bv, bkk, "expected a number from 1 to 100, got '%s'", p);
-				}
-			}
-			if (s->backoff.max_ms < s->backoff.initial_ms)
-				err(L, v, kk, "max (%lldms) is less than initial (%lldms)",
-				    (long long)s->backoff.max_ms, (long long)s->backoff.initial_ms);
+			conv_backoff(L, v, kk, s);
 		} else if (IS(key, "restart_limit")) {
-			static const char *const lk[] = { "count", "window", NULL };
-			if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
-				continue;
-			FOR_KEYS(v, lkey, lv) {
-				const struct kp *lkk = KP(kk, lkey->s);
-				if (IS(lkey, "count"))
-					get_int32(L, lv, lkk, 1, 1000000, &s->restart_limit.count);
-				else if (IS(lkey, "window") && !get_dur(L, lv, lkk, &s->restart_limit.window_ms) &&
-					 s->restart_limit.window_ms <= 0)
-					err(L, lv, lkk, "must be more than 0");
-			}
+			conv_restart_limit(L, v, kk, s);
 		} else if (IS(key, "stop_signal")) {
 			char *p = NULL;
 			if (!get_str(L, v, kk, 0, &p) && p && parse_signal(p, &s->stop_signal))
@@ -995,42 +1060,17 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 		} else if (IS(key, "critical")) {
 			get_bool(L, v, kk, &s->critical);
 		} else if (IS(key, "hooks")) {
-			static const char *const hk[] = { "pre_start", "post_stop", NULL };
-			if (v->type == Y_NULL || check_keys(L, v, kk, hk, 0))
-				continue;
-			FOR_KEYS(v, hkey, hv) {
-				if (IS(hkey, "pre_start"))
-					get_command(L, hv, KP(kk, "pre_start"), &s->pre_start);
-				else if (IS(hkey, "post_stop"))
-					get_command(L, hv, KP(kk, "post_stop"), &s->post_stop);
-			}
+			conv_hooks(L, v, kk, s);
 		} else if (IS(key, "notify")) {
 			if (v->type != Y_NULL)
 				unsupported(L, key, kk, NULL, NULL);
 			conv_notify(L, v, kk, &s->notify);
 		} else if (IS(key, "log")) {
-			static const char *const lk[] = { "max_size", "keep", NULL };
-			if (v->type == Y_NULL || check_keys(L, v, kk, lk, 0))
-				continue;
-			FOR_KEYS(v, lkey, lv) {
-				const struct kp *lkk = KP(kk, lkey->s);
-				if (IS(lkey, "max_size")) {
-					if (!get_size(L, lv, lkk, &s->log.max_size) && s->log.max_size < 1024)
-						err(L, lv, lkk, "must be at least 1KiB");
-				} else if (IS(lkey, "keep")) {
-					get_int32(L, lv, lkk, 0, 1000, &s->log.keep);
-				}
-			}
+			conv_log(L, v, kk, s);
 		} else if (IS(key, "tags")) {
 			get_strv(L, v, kk, 0, 0, &s->tags);
 		} else if (IS(key, "schedule")) {
-			if (get_str(L, v, kk, 0, &s->schedule) || !s->schedule)
-				continue;
-			const char *why;
-			int at = 0;
-			if (cron_parse(s->schedule, &s->cron, &why, &at))
-				report_at(L, DIAG_ERROR, v, v->exact ? at + v->quoted : 0, kk,
-					  "bad cron expression '%s': %s", s->schedule, why);
+			conv_schedule(L, v, kk, s);
 		} else if (IS(key, "timeout")) {
 			if (!get_dur(L, v, kk, &s->timeout_ms) && v->type != Y_NULL && s->timeout_ms <= 0)
 				err(L, v, kk, "must be more than 0");

@@ -6,6 +6,8 @@
 #     10,000 services (median of several runs)
 #   - peak RSS of `mls validate` on the 1,000-service config
 #   - then tests/bench/supervise.sh: the supervision figures of `mls supervise`
+#   - then tests/bench/reconcile.sh: reconcile passes, reload and restart
+#     round trips with 1,000 and 10,000 services (MLS_OLD: beside another build)
 #
 # Env: MLS, MLS_MIN, MLS_AARCH64, MLS_AARCH64_MIN (binaries), BENCH_DIR
 # (where the configs go), RUNS (runs per size, default 7; 3 for 10,000).
@@ -125,3 +127,6 @@ echo "(validate reports: $BENCH_DIR/validate-N.out; status 0 = valid, 1 = errors
 # --- supervision (mls supervise: cold start, memory, idle, respawn, ctl,
 # log capture, crash loops) -------------------------------------------------
 MLS=$MLS BENCH_DIR=$BENCH_DIR tests/bench/supervise.sh
+
+# --- reconcile passes over 1,000 and 10,000 services (name index) ---------
+MLS=$MLS MLS_OLD=${MLS_OLD:-} BENCH_DIR=$BENCH_DIR tests/bench/reconcile.sh
