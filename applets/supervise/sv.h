@@ -298,11 +298,18 @@ void child_close_output(struct inst *i);
  * level and ignored, never a crash. A change of state emits the event
  * (sv_emit_state) and sets SV.reconcile_due. */
 void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a);
-/* Shorthands */
+/* EV_RESTART with a reason ("restart", "config changed"): stop what
+ * runs and start again, the restart limit and backoff reset */
 void inst_restart(struct inst *i, const char *why);
+/* A new instance idx (1-based) of s: stopped, wanted running, new (the
+ * next reconcile pass starts it or arms its job). NULL on ENOMEM. */
 struct inst *inst_new(struct svc *s, int idx);
+/* Frees it: its timers, fds and log sink. Its processes must be gone. */
 void inst_free(struct inst *i);
-int inst_alive(const struct inst *i);      /* process, hook or group left */
+/* Does a process of it remain: main, hook, or a member of its group? */
+int inst_alive(const struct inst *i);
+/* Appends an exit to its history (the last SV_HISTORY kept); silently
+ * nothing on ENOMEM */
 void inst_add_exit(struct inst *i, int64_t t, pid_t pid, int code, int sig, int64_t up);
 /* Stop everything: hurry 0 = graceful (stop signals, grace periods, in
  * reverse dependency order, driven by the reconcile pass), 1 = SIGKILL
@@ -319,27 +326,63 @@ int policy_restarts(enum restart_policy p, int failed);
 
 /* ---------------------------------------------------------- sv_sched.c */
 
-void sv_reap(void);                        /* SIGCHLD */
-void sv_reconcile(void);                   /* the pass; clears SV.reconcile_due */
-void sv_compute_order(void);               /* and sv_index() */
-void sv_index(void);                       /* rebuild by_name and dependents */
-struct svc *sv_find(const char *name, size_t len); /* live service, or NULL */
+/* SIGCHLD: reaps every child that ended; each of an instance becomes its
+ * EV_EXIT or EV_HOOK_EXIT, then each instance whose group emptied gets
+ * EV_GROUP_GONE. Orphans (mls as PID 1 or subreaper) are reaped silently. */
+void sv_reap(void);
+/* The pass: shutdown and removal in reverse dependency order
+ * (EV_TEARDOWN once no dependent is alive), then, unless shutting down,
+ * each instance that may start in dependency order (EV_JOB_ARM, EV_WAIT or
+ * EV_START; one at a time with startup: sequential). Clears
+ * SV.reconcile_due; O(instances + dependencies). */
+void sv_reconcile(void);
+/* SV.svcs in dependency order (dependencies first, config order
+ * otherwise), and the index rebuilt. O(services + dependencies). */
+void sv_compute_order(void);
+/* Rebuilds the name index and the dependents lists; after any change to
+ * SV.svcs. On ENOMEM, lookups fall back to scans (SV.indexed 0). */
+void sv_index(void);
+/* The live (not removed) service with that name, or NULL */
+struct svc *sv_find(const char *name, size_t len);
+/* No process of any instance left (shutdown may end) */
 int sv_all_down(void);
 
 /* ---------------------------------------------------------- sv_reload.c */
 
+/* Loads and compacts the config of SV.files and SV.profiles with
+ * validate's rules (keys of later work are errors). 0 with *out (the
+ * caller owns it), or -1 with the messages in d. */
 int sv_load(struct config **out, struct diags *d);
-int sv_apply(struct config *ncfg, struct jbuf *reply); /* first load too */
-int sv_reload(struct jbuf *reply);          /* 0 ok, -1 invalid (reply says why) */
+/* Applies a valid config, taking ownership of it: services matched by
+ * name are kept (same hash), resized (only replicas changed) or restarted
+ * (EV_CONFIG); new ones added; gone ones removed (EV_REMOVE, stopped by
+ * the pass, dropped by sv_sweep). With SV.cfg NULL it is the first load.
+ * Fills reply (when not NULL) with the protocol's answer; emits `reload`.
+ * Returns 0. */
+int sv_apply(struct config *ncfg, struct jbuf *reply);
+/* Loads the files again and applies them: 0, or -1 when the new config
+ * is invalid (nothing changed; the messages logged, in reply and in the
+ * `reload` event) */
+int sv_reload(struct jbuf *reply);
+/* Watches the directories of the config files and include globs with
+ * inotify; a change reloads after DEBOUNCE_MS. Without inotify: a warning,
+ * SIGHUP and `reload` still work. */
 void sv_watch_files(void);
+/* Frees removed services whose instances are all gone (each loop round) */
 void sv_sweep(void);
 
 /* --------------------------------------------------------- sv_journal.c */
 
+/* Reads STATE_DIR/journal (restart counts, exit history) into the
+ * instances of the first config, then opens it for appending; errors are
+ * logged, never fatal (the journal is only history) */
 void sv_journal_replay(void);
 
 /* ------------------------------------------------------------ sv_ctl.c */
 
+/* One control request (docs/protocol.md): replies on c; actions go to
+ * inst_step() and a reconcile pass runs before the reply, so the reply
+ * shows what is final at once */
 void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx);
 
 #endif
