@@ -487,69 +487,43 @@ static void on_hook_exit(struct inst *i, int status)
 	spawn_main(i);
 }
 
-/* What follows an end of the main process (after post_stop): the policy */
-static void after_exit(struct inst *i)
+/* What the last run's end is called in the state's reason */
+static void exit_words(const struct inst *i, char *what, size_t sz)
 {
 	const struct service *c = i->svc->cfg;
-	int failed = policy_failed(i->last_code, i->last_sig, i->timed_out);
-	char what[96];
-	describe_exit(what, sizeof what, i->last_code, i->last_sig);
+	describe_exit(what, sz, i->last_code, i->last_sig);
 	if (i->last_code < 0 && !i->last_sig && i->reason[0])
-		snprintf(what, sizeof what, "%.95s", i->reason); /* start_failed() said why */
+		snprintf(what, sz, "%.95s", i->reason); /* start_failed() said why */
 	if (i->timed_out && c->timeout_ms % 1000)
-		snprintf(what, sizeof what, "timed out after %lldms", (long long)c->timeout_ms);
+		snprintf(what, sz, "timed out after %lldms", (long long)c->timeout_ms);
 	else if (i->timed_out)
-		snprintf(what, sizeof what, "timed out after %llds", (long long)(c->timeout_ms / 1000));
-	int64_t up = loop_now_ms() - i->spawned_ms;
+		snprintf(what, sz, "timed out after %llds", (long long)(c->timeout_ms / 1000));
+}
 
-	if (i->want != WANT_RUN || SV.shutting_down) {
-		set_state(i, ST_STOPPED, NULL);
-		return;
-	}
-	if (i->state == ST_STOPPING && !i->timed_out) {
-		/* stopped while still wanted: a restart */
-		i->quick = 0;
-		set_due(i);
-		return;
-	}
-	/* it ended on its own */
-	if (c->schedule) {
-		if (failed)
-			sv_log(LVL_WARN, i, "run failed: %s", what);
-		else
-			i->runs_done++;
-		if (c->cron.flags & CRON_REBOOT) {
-			set_state(i, failed ? ST_FAILED : ST_EXITED, failed ? what : NULL);
-			return;
-		}
-		schedule_next(i);
-		if (!i->next_run)
-			set_state(i, ST_STOPPED, NO_MATCH);
-		else
-			set_state(i, ST_WAITING, failed ? what : NULL);
-		return;
-	}
-	if (c->runs > 0 && !failed) {
+/* A scheduled job's run ended: wait for the next time */
+static void run_ended(struct inst *i, int failed, const char *what)
+{
+	const struct service *c = i->svc->cfg;
+	if (failed)
+		sv_log(LVL_WARN, i, "run failed: %s", what);
+	else
 		i->runs_done++;
-		i->quick = 0;
-		/* the next run is no restart after a crash: the restart limit
-		 * counts the starts since the last run that succeeded */
-		i->nstarts = 0;
-		if (i->runs_done >= c->runs) {
-			set_state(i, ST_EXITED, NULL);
-		} else {
-			set_due(i);
-			begin_start(i); /* its dependencies were met a run ago */
-		}
+	if (c->cron.flags & CRON_REBOOT) {
+		set_state(i, failed ? ST_FAILED : ST_EXITED, failed ? what : NULL);
 		return;
 	}
-	if (!policy_restarts(c->restart, failed)) {
-		if (failed)
-			give_up(i, what);
-		else
-			set_state(i, ST_EXITED, NULL);
-		return;
-	}
+	schedule_next(i);
+	if (!i->next_run)
+		set_state(i, ST_STOPPED, NO_MATCH);
+	else
+		set_state(i, ST_WAITING, failed ? what : NULL);
+}
+
+/* It ended on its own and may restart: backoff, the restart limit */
+static void crashed(struct inst *i, const char *what)
+{
+	const struct service *c = i->svc->cfg;
+	int64_t up = loop_now_ms() - i->spawned_ms;
 	if (up >= c->backoff.reset_after_ms && !(i->last_code < 0 && !i->last_sig))
 		i->quick = 0; /* (a start that failed before exec is always quick) */
 	else
@@ -575,11 +549,114 @@ static void after_exit(struct inst *i)
 	set_state(i, ST_BACKOFF, what);
 }
 
+/* What follows an end of the main process (after post_stop): the policy */
+static void after_exit(struct inst *i)
+{
+	const struct service *c = i->svc->cfg;
+	int failed = policy_failed(i->last_code, i->last_sig, i->timed_out);
+	char what[96];
+	exit_words(i, what, sizeof what);
+	if (i->want != WANT_RUN || SV.shutting_down) {
+		set_state(i, ST_STOPPED, NULL);
+		return;
+	}
+	if (i->state == ST_STOPPING && !i->timed_out) {
+		/* stopped while still wanted: a restart */
+		i->quick = 0;
+		set_due(i);
+		return;
+	}
+	/* it ended on its own */
+	if (c->schedule) {
+		run_ended(i, failed, what);
+		return;
+	}
+	if (c->runs > 0 && !failed) {
+		i->runs_done++;
+		i->quick = 0;
+		/* the next run is no restart after a crash: the restart limit
+		 * counts the starts since the last run that succeeded */
+		i->nstarts = 0;
+		if (i->runs_done >= c->runs) {
+			set_state(i, ST_EXITED, NULL);
+		} else {
+			set_due(i);
+			begin_start(i); /* its dependencies were met a run ago */
+		}
+		return;
+	}
+	if (policy_restarts(c->restart, failed))
+		crashed(i, what);
+	else if (failed)
+		give_up(i, what);
+	else
+		set_state(i, ST_EXITED, NULL);
+}
+
 /* A start by hand or a reload resets the restart limit and the backoff */
 static void fresh_chance(struct inst *i)
 {
 	i->nstarts = 0;
 	i->quick = 0;
+}
+
+/* `start` or `restart` of one with no process: due now (a stopped job
+ * runs now; one between runs waits for its time) */
+static void start_again(struct inst *i)
+{
+	timer_cancel(i, T_RESTART);
+	fresh_chance(i);
+	if (!i->timer[T_JOB])
+		i->job_due = 1;
+	set_due(i);
+}
+
+/* The stop grace (or a hook's time) is over */
+static void grace_over(struct inst *i)
+{
+	if (i->hook_pid > 0) {
+		sv_log(LVL_WARN, i, "%s still running after %lldms: SIGKILL", i->hook == HOOK_PRE ? "pre_start" : "post_stop",
+			(long long)i->svc->cfg->stop_grace_ms);
+		child_signal_hook(i, SIGKILL);
+	} else if (i->state == ST_STOPPING && i->pgid > 0) {
+		sv_log(LVL_WARN, i, "still running %lldms after the stop signal: SIGKILL to its process group",
+			(long long)i->svc->cfg->stop_grace_ms);
+		child_kill_main(i);
+	}
+}
+
+/* A scheduled job's time came */
+static void job_due(struct inst *i)
+{
+	if (wall_s() < i->next_run) { /* woke early (clock changed): wait again */
+		schedule_next(i);
+		return;
+	}
+	if (SV.shutting_down || i->want != WANT_RUN)
+		return;
+	schedule_next(i);
+	if (inst_alive(i)) {
+		sv_log(LVL_WARN, i, "previous run still going at the next due time: this run is skipped");
+		return;
+	}
+	i->job_due = 1;
+	set_due(i);
+}
+
+/* Shutdown or removal, its dependents down: stop it, or drop what waits */
+static void teardown(struct inst *i)
+{
+	timer_cancel(i, T_JOB);
+	i->job_due = 0;
+	if (inst_alive(i)) {
+		if (i->state != ST_STOPPING)
+			stop(i, SV.shutting_down ? "shutdown" : "removed");
+		if (SV.shutting_down > 1)
+			child_kill_all(i);
+	} else if (i->state == ST_BACKOFF || i->state == ST_WAITING) {
+		timer_cancel(i, T_RESTART);
+		set_state(i, ST_STOPPED, NULL);
+	}
 }
 
 /* ------------------------------------------------- the transition function */
@@ -650,15 +727,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 			set_due(i);
 		return;
 	case EV_TIMER_KILL:
-		if (i->hook_pid > 0) {
-			sv_log(LVL_WARN, i, "%s still running after %lldms: SIGKILL",
-				i->hook == HOOK_PRE ? "pre_start" : "post_stop", (long long)i->svc->cfg->stop_grace_ms);
-			child_signal_hook(i, SIGKILL);
-		} else if (i->state == ST_STOPPING && i->pgid > 0) {
-			sv_log(LVL_WARN, i, "still running %lldms after the stop signal: SIGKILL to its process group",
-				(long long)i->svc->cfg->stop_grace_ms);
-			child_kill_main(i);
-		}
+		grace_over(i);
 		return;
 	case EV_TIMER_TIMEOUT:
 		if (i->pid > 0 && i->state != ST_STOPPING) {
@@ -668,20 +737,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		}
 		return;
 	case EV_TIMER_JOB:
-		if (wall_s() < i->next_run) { /* woke early (clock changed): wait again */
-			schedule_next(i);
-			return;
-		}
-		if (SV.shutting_down || i->want != WANT_RUN)
-			return;
-		if (inst_alive(i)) {
-			sv_log(LVL_WARN, i, "previous run still going at the next due time: this run is skipped");
-			schedule_next(i);
-			return;
-		}
-		schedule_next(i);
-		i->job_due = 1;
-		set_due(i);
+		job_due(i);
 		return;
 	case EV_CTL_START:
 		if (i->want == WANT_REMOVE)
@@ -696,13 +752,9 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		case ST_STOPPED:
 		case ST_EXITED:
 		case ST_BACKOFF:
-			timer_cancel(i, T_RESTART);
-			fresh_chance(i);
 			if (i->svc->cfg->runs > 0 && i->state == ST_EXITED)
 				i->runs_done = 0;
-			if (!i->timer[T_JOB])
-				i->job_due = 1; /* a stopped job runs now, else at its time */
-			set_due(i);
+			start_again(i);
 			return;
 		case ST_WAITING:
 		case ST_STARTING:
@@ -729,12 +781,8 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		if (inst_alive(i)) {
 			i->timed_out = 0;
 			stop(i, a->why ? a->why : "restart");
-		} else {
-			timer_cancel(i, T_RESTART);
-			if (!i->timer[T_JOB])
-				i->job_due = 1;
-			set_due(i);
-		}
+		} else
+			start_again(i);
 		return;
 	case EV_CONFIG:
 		if (i->want != WANT_RUN)
@@ -761,17 +809,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		i->want = WANT_REMOVE;
 		return;
 	case EV_TEARDOWN:
-		timer_cancel(i, T_JOB);
-		i->job_due = 0;
-		if (inst_alive(i)) {
-			if (i->state != ST_STOPPING)
-				stop(i, SV.shutting_down ? "shutdown" : "removed");
-			if (SV.shutting_down > 1)
-				child_kill_all(i);
-		} else if (i->state == ST_BACKOFF || i->state == ST_WAITING) {
-			timer_cancel(i, T_RESTART);
-			set_state(i, ST_STOPPED, NULL);
-		}
+		teardown(i);
 		return;
 	case EV_HURRY:
 		child_kill_all(i);
