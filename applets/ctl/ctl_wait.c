@@ -196,7 +196,7 @@ static int take_reply(struct wait *w, const cJSON *reply)
 	return 0;
 }
 
-static int follow(struct wait *w, struct conn *ev)
+static int follow(struct wait *w, struct ctlclient *ev)
 {
 	int64_t deadline = w->c->timeout_ms ? loop_now_ms() + w->c->timeout_ms : -1;
 	char what[96], t[32];
@@ -218,7 +218,7 @@ static int follow(struct wait *w, struct conn *ev)
 		}
 		if (w->pending == 0)
 			break;
-		int r = conn_read_line(ev, until);
+		int r = ctlclient_read_line(ev, until);
 		if (r < 0 && errno == ETIMEDOUT && until != deadline)
 			continue;
 		if (r == 1 && on_event(w, ev->line)) {
@@ -260,14 +260,14 @@ static int no_wait(const struct ctl *c, int argc, char **argv)
 }
 
 /* The events connection, subscribed; -1 with *rc when not */
-static int subscribe(const struct ctl *c, struct conn *ev, int *rc)
+static int subscribe(const struct ctl *c, struct ctlclient *ev, int *rc)
 {
 	cJSON *j = NULL;
 	*rc = CTL_UNREACHABLE;
 	if (conn_open(c, ev))
 		return -1;
 	if (conn_send1(ev, "events") || !(j = conn_reply(ev, rc, 0))) {
-		conn_close(ev);
+		ctlclient_close(ev);
 		return -1;
 	}
 	cJSON_Delete(j);
@@ -280,7 +280,7 @@ int ctl_change(const struct ctl *c, int argc, char **argv)
 		return ctl_usage("%s needs at least one NAME (or all)", argv[0]);
 	if (c->no_wait)
 		return no_wait(c, argc, argv);
-	struct conn ev;
+	struct ctlclient ev;
 	int rc;
 	if (subscribe(c, &ev, &rc))
 		return rc;
@@ -293,7 +293,7 @@ int ctl_change(const struct ctl *c, int argc, char **argv)
 		rc = follow(&w, &ev);
 	cJSON_Delete(j);
 	free(w.v);
-	conn_close(&ev);
+	ctlclient_close(&ev);
 	return rc;
 }
 
@@ -302,7 +302,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage("shutdown takes no arguments");
-	struct conn ev;
+	struct ctlclient ev;
 	int rc;
 	if (c->no_wait) {
 		cJSON *j = ctl_call(c, argv, 1, &rc);
@@ -315,7 +315,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 		return rc;
 	cJSON *j = ctl_call(c, argv, 1, &rc);
 	if (!j) {
-		conn_close(&ev);
+		ctlclient_close(&ev);
 		return rc;
 	}
 	cJSON_Delete(j);
@@ -324,7 +324,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 	fflush(stdout);
 	int64_t deadline = c->timeout_ms ? loop_now_ms() + c->timeout_ms : -1;
 	int r;
-	while ((r = conn_read_line(&ev, deadline)) == 1)
+	while ((r = ctlclient_read_line(&ev, deadline)) == 1)
 		if (c->json)
 			printf("%s\n", ev.line);
 	if (r == 0) {
@@ -340,6 +340,6 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "mls ctl: reading events: %s\n", strerror(errno));
 		rc = CTL_FAIL;
 	}
-	conn_close(&ev);
+	ctlclient_close(&ev);
 	return rc;
 }
