@@ -1,7 +1,8 @@
 /* ctl.h: what the files of `mls ctl` share (applets/ctl*.c).
  *
  * ctl.c        options, dispatch, the one-request commands
- * ctl_conn.c   the socket: connect, send a request, read JSON lines
+ * ctl_conn.c   the socket (lib/ctlclient) with ctl's messages: connect,
+ *              send a request, read and check the reply
  * ctl_fmt.c    durations, times and tables for the terminal
  * ctl_status.c status and top
  * ctl_wait.c   start, stop, restart (waiting for the result), shutdown
@@ -16,10 +17,12 @@
 #include <stdio.h>
 #include <stdint.h>
 #include "cJSON.h"
+#include "ctlclient.h"
 
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2, CTL_UNREACHABLE = 3 };
 
-#define CTL_MAX_REPLY    (64u << 20) /* bytes in one reply or event line */
+#define CTL_MAX_REPLY    (64u << 20) /* bytes in one reply or event line (the
+                                         cap ctl gives lib/ctlclient) */
 #define CTL_REPLY_MS     10000       /* a reply must arrive within this */
 #define CTL_WAIT_MS      90000       /* --timeout default */
 #define CTL_TOP_MS       2000        /* top refreshes at least this often */
@@ -32,41 +35,26 @@ struct ctl {
 	int64_t timeout_ms; /* 0 = no limit */
 };
 
-/* One connection to the supervisor, with a read buffer */
-struct conn {
-	int fd;
-	char *buf;
-	size_t len, cap, off;
-	char *line;         /* the last line read (NUL-terminated, in buf) */
-};
+/* --- ctl_conn.c: lib/ctlclient with ctl's messages and exit codes ---
+ * Connections are struct ctlclient (lib/ctlclient.h): read lines with
+ * ctlclient_read_line(), ctlclient_pump(), ctlclient_next_line() (nothing
+ * printed), close with ctlclient_close(). */
 
-/* --- ctl_conn.c --- */
-
-/* Connects; on failure prints "cannot reach the supervisor" and returns
- * -1 (the command then exits CTL_UNREACHABLE). */
-int conn_open(const struct ctl *c, struct conn *k);
-void conn_close(struct conn *k);
+/* Connects (lines up to CTL_MAX_REPLY); on failure prints "cannot reach
+ * the supervisor" (or why no connection was tried) and returns -1 (the
+ * command then exits CTL_UNREACHABLE). k can be closed either way. */
+int conn_open(const struct ctl *c, struct ctlclient *k);
 /* Sends words[0..n) joined by spaces as one request. Returns 0 or -1
  * (printed). */
-int conn_send(struct conn *k, char *const *words, int n);
-int conn_send1(struct conn *k, const char *line);
-/* Reads one line before deadline (loop_now_ms() clock; -1: none).
- * Returns 1 with k->line set, 0 on EOF, -1 on error (errno; ETIMEDOUT,
- * EMSGSIZE past CTL_MAX_REPLY). Nothing printed. */
-int conn_read_line(struct conn *k, int64_t deadline);
-/* Without blocking: the next complete line already read (1, k->line
- * set) or 0. */
-int conn_next_line(struct conn *k);
-/* One read() when poll() said the fd is readable: 1 data, 0 EOF, -1 error
- * (EMSGSIZE: a line past CTL_MAX_REPLY). */
-int conn_pump(struct conn *k);
+int conn_send(struct ctlclient *k, char *const *words, int n);
+int conn_send1(struct ctlclient *k, const char *line);
 /* Reads the reply to a request sent on k (within CTL_REPLY_MS) and parses
  * it. Returns the object, or NULL with *rc set and a message printed:
  * CTL_UNREACHABLE for no reply (EOF, timeout), CTL_FAIL for a reply that
  * is not JSON or says ok:false (its "error" is printed, and "errors"
  * lines when there are). With `keep_failed`, an ok:false reply is
- * returned instead (nothing printed). */
-cJSON *conn_reply(struct conn *k, int *rc, int keep_failed);
+ * returned instead (nothing printed). k->line is the reply's line. */
+cJSON *conn_reply(struct ctlclient *k, int *rc, int keep_failed);
 /* One request on a new connection: connect, send, read the reply.
  * With c->json the raw reply line is printed on stdout. */
 cJSON *ctl_call(const struct ctl *c, char *const *words, int n, int *rc);

@@ -94,10 +94,10 @@ static int logs_args(int argc, char **argv, struct logs_opts *o)
 }
 
 /* -f: the stream after the reply, until the supervisor closes it */
-static int logs_stream(const struct ctl *c, struct conn *k, int times)
+static int logs_stream(const struct ctl *c, struct ctlclient *k, int times)
 {
 	int r;
-	while ((r = conn_read_line(k, -1)) == 1) {
+	while ((r = ctlclient_read_line(k, -1)) == 1) {
 		if (c->json)
 			printf("%s\n", k->line);
 		else {
@@ -130,7 +130,7 @@ int ctl_logs(const struct ctl *c, int argc, char **argv)
 	words[n++] = (char *)o.name;
 	if (o.n)
 		words[n++] = (char *)o.n;
-	struct conn k;
+	struct ctlclient k;
 	if (conn_open(c, &k))
 		return CTL_UNREACHABLE;
 	cJSON *j = NULL;
@@ -151,7 +151,7 @@ int ctl_logs(const struct ctl *c, int argc, char **argv)
 			rc = logs_stream(c, &k, o.times);
 	}
 	cJSON_Delete(j);
-	conn_close(&k);
+	ctlclient_close(&k);
 	return rc;
 }
 
@@ -259,7 +259,7 @@ int ctl_events(const struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return ctl_usage("events takes no arguments");
-	struct conn k;
+	struct ctlclient k;
 	int rc = CTL_UNREACHABLE, r, shutdown = 0;
 	if (conn_open(c, &k))
 		return CTL_UNREACHABLE;
@@ -267,14 +267,14 @@ int ctl_events(const struct ctl *c, int argc, char **argv)
 	if (!conn_send1(&k, "events"))
 		j = conn_reply(&k, &rc, 0);
 	if (!j) {
-		conn_close(&k);
+		ctlclient_close(&k);
 		return rc;
 	}
 	cJSON_Delete(j);
 	if (c->json)
 		printf("%s\n", k.line);
 	fflush(stdout);
-	while ((r = conn_read_line(&k, -1)) == 1) {
+	while ((r = ctlclient_read_line(&k, -1)) == 1) {
 		cJSON *e = cJSON_Parse(k.line);
 		const char *ev = js_str(e, "event");
 		if (ev && !strcmp(ev, "shutdown"))
@@ -290,6 +290,6 @@ int ctl_events(const struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "mls ctl: reading events: %s\n", strerror(errno));
 	else if (!shutdown)
 		fprintf(stderr, "mls ctl: the supervisor closed the connection\n");
-	conn_close(&k);
+	ctlclient_close(&k);
 	return r == 0 && shutdown ? CTL_OK : CTL_FAIL;
 }

@@ -348,9 +348,9 @@ static int top_refresh(struct top *tp)
 }
 
 /* Reads what the event stream has; -1 when it ended (rc set) */
-static int top_events(struct conn *ev, int *dirty, int *rc)
+static int top_events(struct ctlclient *ev, int *dirty, int *rc)
 {
-	int r = conn_pump(ev);
+	int r = ctlclient_pump(ev);
 	if (r <= 0) {
 		if (r < 0)
 			fprintf(stderr, "mls ctl: reading events: %s\n", strerror(errno));
@@ -359,7 +359,7 @@ static int top_events(struct conn *ev, int *dirty, int *rc)
 		*rc = CTL_FAIL;
 		return -1;
 	}
-	while (conn_next_line(ev))
+	while (ctlclient_next_line(ev))
 		*dirty = 1;
 	return 0;
 }
@@ -377,7 +377,7 @@ static int top_key(int *in_fd)
 	return memchr(b, 'q', (size_t)n) || memchr(b, 'Q', (size_t)n);
 }
 
-static int top_loop(struct top *tp, struct conn *ev)
+static int top_loop(struct top *tp, struct ctlclient *ev)
 {
 	int in_fd = 0, dirty = 1, rc = CTL_OK;
 	while (!top_quit) {
@@ -415,13 +415,13 @@ int ctl_top(const struct ctl *c, int argc, char **argv)
 		return ctl_usage("top has no --json (try status --json or events --json)");
 	struct top tp = { .c = *c, .tty = isatty(1) };
 	tp.c.json = 0;
-	struct conn ev;
+	struct ctlclient ev;
 	int rc = CTL_UNREACHABLE;
 	if (conn_open(c, &ev))
 		return CTL_UNREACHABLE;
 	cJSON *j = NULL;
 	if (conn_send1(&ev, "events") || !(j = conn_reply(&ev, &rc, 0))) {
-		conn_close(&ev);
+		ctlclient_close(&ev);
 		return rc;
 	}
 	cJSON_Delete(j);
@@ -433,6 +433,6 @@ int ctl_top(const struct ctl *c, int argc, char **argv)
 	if (tp.tty && top_quit != SIGHUP)
 		fputs("\n", stdout);
 	free(tp.prev.v);
-	conn_close(&ev);
+	ctlclient_close(&ev);
 	return rc;
 }

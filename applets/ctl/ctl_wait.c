@@ -11,7 +11,9 @@
 #include "ctl.h"
 #include "loop.h"
 
-struct inst {
+/* One instance of the reply, as far as ctl has followed it (the
+ * supervisor's own instance is struct inst, in applets/supervise/sv.h) */
+struct waited {
 	char name[96];
 	char state[16];
 	char reason[512];    /* of the last state event; "" = none */
@@ -31,7 +33,7 @@ struct inst {
 struct wait {
 	const struct ctl *c;
 	int stop;            /* stop's idea of final */
-	struct inst *v;
+	struct waited *v;
 	int n, pending, failed;
 	double seq;          /* of the request's reply */
 };
@@ -43,7 +45,7 @@ static void set_str(char *dst, size_t sz, const char *s)
 
 /* A waiting instance: is it a job between runs (next_run set)? Also
  * takes the reason (why it waits), which the reply does not carry. */
-static void lookup_next_run(const struct wait *w, struct inst *in)
+static void lookup_next_run(const struct wait *w, struct waited *in)
 {
 	struct ctl c = *w->c;
 	char *words[] = { "status", in->name };
@@ -63,7 +65,7 @@ static void lookup_next_run(const struct wait *w, struct inst *in)
 }
 
 /* 1 success, -1 failure, 0 not final yet */
-static int verdict(const struct wait *w, const struct inst *in)
+static int verdict(const struct wait *w, const struct waited *in)
 {
 	const char *s = in->state;
 	if (w->stop)
@@ -77,7 +79,7 @@ static int verdict(const struct wait *w, const struct inst *in)
 	return 0;
 }
 
-static void say_done(const struct inst *in, int ok)
+static void say_done(const struct waited *in, int ok)
 {
 	const char *why = in->reason[0] ? in->reason : in->exit_info[0] ? in->exit_info : NULL;
 	if (!strcmp(in->state, "running") && in->pid >= 0)
@@ -94,7 +96,7 @@ static void say_done(const struct inst *in, int ok)
 }
 
 /* A new state for in: print it when final */
-static void update(struct wait *w, struct inst *in)
+static void update(struct wait *w, struct waited *in)
 {
 	if (in->done)
 		return;
@@ -116,7 +118,7 @@ static void update(struct wait *w, struct inst *in)
 		say_done(in, v > 0);
 }
 
-static struct inst *find(struct wait *w, const char *name)
+static struct waited *find(struct wait *w, const char *name)
 {
 	for (int i = 0; name && i < w->n; i++)
 		if (!strcmp(w->v[i].name, name))
@@ -137,7 +139,7 @@ static int on_event(struct wait *w, const char *line)
 		rc = 1;
 		goto out;
 	}
-	struct inst *in = find(w, js_str(e, "name"));
+	struct waited *in = find(w, js_str(e, "name"));
 	if (!in || in->done)
 		goto out;
 	if (w->c->json && (!strcmp(ev, "state") || !strcmp(ev, "exit")))
@@ -163,7 +165,7 @@ static void say_pending(const struct wait *w, const char *what)
 {
 	fprintf(stderr, "mls ctl: %s; still waiting for", what);
 	for (int i = 0, k = 0; i < w->n; i++) {
-		const struct inst *in = &w->v[i];
+		const struct waited *in = &w->v[i];
 		if (in->done)
 			continue;
 		fprintf(stderr, "%s %s (%s%s%s)", k++ ? "," : "", in->name, in->state,
@@ -185,7 +187,7 @@ static int take_reply(struct wait *w, const cJSON *reply)
 	js_num(reply, "seq", &w->seq);
 	int i = 0;
 	cJSON_ArrayForEach(s, arr) {
-		struct inst *in = &w->v[i++];
+		struct waited *in = &w->v[i++];
 		set_str(in->name, sizeof in->name, js_str(s, "name"));
 		set_str(in->state, sizeof in->state, js_str(s, "state"));
 		set_str(in->reason, sizeof in->reason, js_str(s, "reason"));
@@ -196,7 +198,7 @@ static int take_reply(struct wait *w, const cJSON *reply)
 	return 0;
 }
 
-static int follow(struct wait *w, struct conn *ev)
+static int follow(struct wait *w, struct ctlclient *ev)
 {
 	int64_t deadline = w->c->timeout_ms ? loop_now_ms() + w->c->timeout_ms : -1;
 	char what[96], t[32];
@@ -204,7 +206,7 @@ static int follow(struct wait *w, struct conn *ev)
 		/* instances running long enough are done */
 		int64_t now = loop_now_ms(), until = deadline;
 		for (int i = 0; i < w->n; i++) {
-			struct inst *in = &w->v[i];
+			struct waited *in = &w->v[i];
 			if (in->done || !in->settle_at)
 				continue;
 			if (in->settle_at <= now) {
@@ -218,7 +220,7 @@ static int follow(struct wait *w, struct conn *ev)
 		}
 		if (w->pending == 0)
 			break;
-		int r = conn_read_line(ev, until);
+		int r = ctlclient_read_line(ev, until);
 		if (r < 0 && errno == ETIMEDOUT && until != deadline)
 			continue;
 		if (r == 1 && on_event(w, ev->line)) {
@@ -260,14 +262,14 @@ static int no_wait(const struct ctl *c, int argc, char **argv)
 }
 
 /* The events connection, subscribed; -1 with *rc when not */
-static int subscribe(const struct ctl *c, struct conn *ev, int *rc)
+static int subscribe(const struct ctl *c, struct ctlclient *ev, int *rc)
 {
 	cJSON *j = NULL;
 	*rc = CTL_UNREACHABLE;
 	if (conn_open(c, ev))
 		return -1;
 	if (conn_send1(ev, "events") || !(j = conn_reply(ev, rc, 0))) {
-		conn_close(ev);
+		ctlclient_close(ev);
 		return -1;
 	}
 	cJSON_Delete(j);
@@ -280,7 +282,7 @@ int ctl_change(const struct ctl *c, int argc, char **argv)
 		return ctl_usage("%s needs at least one NAME (or all)", argv[0]);
 	if (c->no_wait)
 		return no_wait(c, argc, argv);
-	struct conn ev;
+	struct ctlclient ev;
 	int rc;
 	if (subscribe(c, &ev, &rc))
 		return rc;
@@ -293,7 +295,7 @@ int ctl_change(const struct ctl *c, int argc, char **argv)
 		rc = follow(&w, &ev);
 	cJSON_Delete(j);
 	free(w.v);
-	conn_close(&ev);
+	ctlclient_close(&ev);
 	return rc;
 }
 
@@ -302,7 +304,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage("shutdown takes no arguments");
-	struct conn ev;
+	struct ctlclient ev;
 	int rc;
 	if (c->no_wait) {
 		cJSON *j = ctl_call(c, argv, 1, &rc);
@@ -315,7 +317,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 		return rc;
 	cJSON *j = ctl_call(c, argv, 1, &rc);
 	if (!j) {
-		conn_close(&ev);
+		ctlclient_close(&ev);
 		return rc;
 	}
 	cJSON_Delete(j);
@@ -324,7 +326,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 	fflush(stdout);
 	int64_t deadline = c->timeout_ms ? loop_now_ms() + c->timeout_ms : -1;
 	int r;
-	while ((r = conn_read_line(&ev, deadline)) == 1)
+	while ((r = ctlclient_read_line(&ev, deadline)) == 1)
 		if (c->json)
 			printf("%s\n", ev.line);
 	if (r == 0) {
@@ -340,6 +342,6 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "mls ctl: reading events: %s\n", strerror(errno));
 		rc = CTL_FAIL;
 	}
-	conn_close(&ev);
+	ctlclient_close(&ev);
 	return rc;
 }
