@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 /* The per-instance variables, for env_expand() */
-struct inst {
+struct inst_vars {
 	const char *service;
 	char instance[16];
 	char port[16];    /* "" = the service has no port */
@@ -34,7 +34,7 @@ struct inst {
 
 static const char *inst_lookup(const char *name, void *ctx)
 {
-	const struct inst *iv = ctx;
+	const struct inst_vars *iv = ctx;
 
 	if (strcmp(name, "MLS_SERVICE") == 0)
 		return iv->service;
@@ -57,7 +57,7 @@ struct envb {
 
 /* `in` with the instance variables and $$ expanded, copied into the
  * arena; NULL with err ("WHERE: message") on failure. */
-static char *expand(struct arena *a, const char *in, struct inst *iv,
+static char *expand(struct arena *a, const char *in, struct inst_vars *iv,
 	const char *where, char *err, size_t errsz)
 {
 	struct env_error e;
@@ -269,7 +269,7 @@ static int env_file(struct envb *e, const char *path, char *err, size_t errsz)
 
 /* base, env_files, environment, instance variables: later wins */
 static int build_env(struct svcexec *x, const struct service *s,
-	struct inst *iv, char *const *base, char *err, size_t errsz)
+	struct inst_vars *iv, char *const *base, char *err, size_t errsz)
 {
 	struct envb e = { x->mem, { 0 }, NULL, 0 };
 
@@ -324,7 +324,7 @@ static int build_env(struct svcexec *x, const struct service *s,
 }
 
 static int build_argv(struct svcexec *x, const struct command *cmd,
-	struct inst *iv, char *err, size_t errsz)
+	struct inst_vars *iv, char *err, size_t errsz)
 {
 	int argc = 0;
 
@@ -350,7 +350,7 @@ int svcexec_build_cmd(struct svcexec *x, const struct command *cmd,
 	const struct service *s, int inst, int port, char *const *base,
 	char *err, size_t errsz)
 {
-	struct inst iv;
+	struct inst_vars iv;
 
 	memset(x, 0, sizeof *x);
 	iv.service = s->name ? s->name : "";
