@@ -36,19 +36,31 @@ void *strmap_get(const struct strmap *m, const char *k, size_t len)
 	return s->k ? s->v : NULL;
 }
 
+static int grow(struct strmap *m, size_t ncap)
+{
+	struct strmap_slot *ns = arena_alloc(m->a, ncap * sizeof *ns);
+	if (!ns)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slot[i].k)
+			*find(ns, ncap, m->slot[i].k, m->slot[i].len) = m->slot[i];
+	m->slot = ns;
+	m->cap = ncap;
+	return 0;
+}
+
+int strmap_reserve(struct strmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 16;
+	while (2 * (n + 1) > cap)
+		cap *= 2;
+	return cap > m->cap ? grow(m, cap) : 0;
+}
+
 int strmap_put(struct strmap *m, const char *k, size_t len, void *v)
 {
-	if (2 * (m->n + 1) > m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 16;
-		struct strmap_slot *ns = arena_alloc(m->a, ncap * sizeof *ns);
-		if (!ns)
-			return -1;
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->slot[i].k)
-				*find(ns, ncap, m->slot[i].k, m->slot[i].len) = m->slot[i];
-		m->slot = ns;
-		m->cap = ncap;
-	}
+	if (2 * (m->n + 1) > m->cap && grow(m, m->cap ? m->cap * 2 : 16))
+		return -1;
 	struct strmap_slot *s = find(m->slot, m->cap, k, len);
 	if (!s->k) {
 		s->k = k;

@@ -20,6 +20,9 @@ uint64_t hash_bytes(uint64_t h, const void *p, size_t n); /* FNV-1a; start with 
 
 void strmap_init(struct strmap *m, struct arena *a);
 void *strmap_get(const struct strmap *m, const char *k, size_t len);
+/* Room for n keys without growing (growing leaves the old slots in the
+ * arena: reserve when n is known). 0, or -1 on ENOMEM. */
+int strmap_reserve(struct strmap *m, size_t n);
 /* Insert or replace; returns 0, -1 on ENOMEM */
 int strmap_put(struct strmap *m, const char *k, size_t len, void *v);
 

@@ -156,7 +156,7 @@ struct svc {
 	int order;               /* topological position (dependencies first) */
 	/* sv_index(): rebuilt whenever svcs changes */
 	struct svc **dependents; /* services (removed ones too) with a depends_on naming this one */
-	int ndependents;
+	int ndependents;         /* (the arrays live in SV.dep_store) */
 	struct svc *same_name;   /* the next in svcs with this name (a removed twin) */
 };
 
@@ -177,8 +177,9 @@ struct sv {
 	int nsvcs;
 	/* services by name and their dependents, rebuilt by sv_index()
 	 * after every change of svcs; without it (ENOMEM) lookups scan */
-	struct arena *idx_arena;
-	struct strmap by_name;   /* name -> first struct svc * in svcs with it */
+	struct svc **by_name;    /* open addressing by name: the first in svcs */
+	size_t name_cap;         /* its slots, a power of two >= 2 x nsvcs */
+	struct svc **dep_store;  /* the dependents arrays of every svc */
 	int indexed;
 	char *state_dir, *log_dir;
 	char *sock_path;

@@ -281,7 +281,7 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 	struct arena *a = arena_new();
 	struct strmap nidx;
 	strmap_init(&nidx, a);
-	int indexed = a != NULL;
+	int indexed = a != NULL && !strmap_reserve(&nidx, (size_t)ncfg->nsvcs);
 	for (int k = 0; indexed && k < ncfg->nsvcs; k++)
 		if (ncfg->svcs[k].active && strmap_put(&nidx, ncfg->svcs[k].name, strlen(ncfg->svcs[k].name), &ncfg->svcs[k]))
 			indexed = 0;

@@ -15,62 +15,83 @@
 
 /* ------------------------------------------------------------- index */
 
+/* The first svc in svcs named name (removed or not), or NULL: an open
+ * addressing table of pointers, sized 2x the services */
+static struct svc *by_name(const char *name, size_t len)
+{
+	size_t m = SV.name_cap - 1;
+	for (size_t h = hash_bytes(HASH_INIT, name, len) & m;; h = (h + 1) & m) {
+		struct svc *v = SV.by_name[h];
+		if (!v || (strlen(v->cfg->name) == len && !memcmp(v->cfg->name, name, len)))
+			return v;
+	}
+}
+
 /* by_name: the first svc in svcs with a name; same_name chains the rest
  * (removed twins of a shrink); dependents: who names a service in its
- * depends_on. O(services + dependencies); on ENOMEM the lookups scan. */
+ * depends_on. O(services + dependencies), in two allocations (a table of
+ * 2-4 pointers per service, one pointer per dependency); on ENOMEM the
+ * lookups scan. */
 void sv_index(void)
 {
 	SV.indexed = 0;
-	if (SV.idx_arena)
-		arena_free(SV.idx_arena);
-	SV.idx_arena = arena_new();
-	if (!SV.idx_arena)
-		goto scan;
-	strmap_init(&SV.by_name, SV.idx_arena);
+	free(SV.by_name);
+	free(SV.dep_store);
+	SV.by_name = NULL;
+	SV.dep_store = NULL;
+	size_t cap = 16;
+	while (cap < 2 * (size_t)SV.nsvcs + 2)
+		cap *= 2;
+	SV.by_name = calloc(cap, sizeof *SV.by_name);
+	SV.name_cap = cap;
+	for (int s = 0; s < SV.nsvcs; s++) {
+		struct svc *v = SV.svcs[s];
+		v->dependents = NULL;
+		v->ndependents = 0;
+		v->same_name = NULL;
+	}
+	if (!SV.by_name)
+		return;
 	for (int s = SV.nsvcs - 1; s >= 0; s--) {
 		struct svc *v = SV.svcs[s];
 		const char *n = v->cfg->name;
-		v->same_name = strmap_get(&SV.by_name, n, strlen(n));
-		v->dependents = NULL;
-		v->ndependents = 0;
-		if (strmap_put(&SV.by_name, n, strlen(n), v))
-			goto scan;
+		size_t len = strlen(n), m = cap - 1, h = hash_bytes(HASH_INIT, n, len) & m;
+		while (SV.by_name[h] && strcmp(SV.by_name[h]->cfg->name, n))
+			h = (h + 1) & m;
+		v->same_name = SV.by_name[h]; /* later ones chain after the first */
+		SV.by_name[h] = v;
 	}
 	/* count, then fill */
+	size_t used = 0;
 	for (int t = 0; t < SV.nsvcs; t++) {
 		const struct service *c = SV.svcs[t]->cfg;
 		for (int d = 0; d < c->ndeps; d++)
-			for (struct svc *v = strmap_get(&SV.by_name, c->deps[d].name, strlen(c->deps[d].name)); v;
-			     v = v->same_name)
-				v->ndependents++;
+			for (struct svc *v = by_name(c->deps[d].name, strlen(c->deps[d].name)); v; v = v->same_name)
+				v->ndependents++, used++;
 	}
+	SV.dep_store = malloc((used ? used : 1) * sizeof *SV.dep_store);
+	if (!SV.dep_store)
+		return;
+	struct svc **p = SV.dep_store;
 	for (int s = 0; s < SV.nsvcs; s++) {
 		struct svc *v = SV.svcs[s];
-		if (v->ndependents && !(v->dependents = arena_alloc(SV.idx_arena, (size_t)v->ndependents * sizeof(struct svc *))))
-			goto scan;
+		v->dependents = p;
+		p += v->ndependents;
 		v->ndependents = 0;
 	}
 	for (int t = 0; t < SV.nsvcs; t++) {
 		const struct service *c = SV.svcs[t]->cfg;
 		for (int d = 0; d < c->ndeps; d++)
-			for (struct svc *v = strmap_get(&SV.by_name, c->deps[d].name, strlen(c->deps[d].name)); v;
-			     v = v->same_name)
+			for (struct svc *v = by_name(c->deps[d].name, strlen(c->deps[d].name)); v; v = v->same_name)
 				v->dependents[v->ndependents++] = SV.svcs[t];
 	}
 	SV.indexed = 1;
-	return;
-scan:
-	for (int s = 0; s < SV.nsvcs; s++) {
-		SV.svcs[s]->dependents = NULL;
-		SV.svcs[s]->ndependents = 0;
-		SV.svcs[s]->same_name = NULL;
-	}
 }
 
 struct svc *sv_find(const char *name, size_t len)
 {
 	if (SV.indexed) {
-		for (struct svc *v = strmap_get(&SV.by_name, name, len); v; v = v->same_name)
+		for (struct svc *v = by_name(name, len); v; v = v->same_name)
 			if (!v->removed)
 				return v;
 		return NULL;
