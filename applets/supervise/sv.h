@@ -272,8 +272,6 @@ int child_ready_line(int fd);
 /* Reads one datagram from a NOTIFY_SOCKET: 1 it says READY=1, 0 not,
  * -1 nothing to read. Passed fds are closed (no fd store). */
 int child_notify(int fd);
-/* Pure: does an sd_notify datagram (KEY=VALUE lines) say READY=1? */
-int notify_says_ready(const char *buf, size_t n);
 /* Reads what is left in the output pipe (bounded) and flushes the
  * partial line: the main process is gone. */
 void child_drain_output(struct inst *i);

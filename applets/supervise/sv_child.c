@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "notify.h"
 #include "spawn.h"
 #include "svcexec.h"
 #include "sv.h"
@@ -261,22 +262,9 @@ int child_ready_line(int fd)
 	return -1; /* closed without a line: it may still notify by socket */
 }
 
-int notify_says_ready(const char *buf, size_t n)
-{
-	const char *p = buf, *end = buf + n;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (len == 7 && !memcmp(p, "READY=1", 7))
-			return 1;
-		p += len + 1;
-	}
-	return 0;
-}
-
 int child_notify(int fd)
 {
-	char buf[4096];
+	char buf[NOTIFY_MAX];
 	char cbuf[CMSG_SPACE(16 * sizeof(int))];
 	struct iovec iov = { buf, sizeof buf };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
@@ -292,10 +280,7 @@ int child_notify(int fd)
 				close(f);
 			}
 		}
-	/* a NUL ends the text, as it did when the datagram was read as a
-	 * C string */
-	const char *z = memchr(buf, 0, (size_t)n);
-	return notify_says_ready(buf, z ? (size_t)(z - buf) : (size_t)n);
+	return notify_says_ready(buf, (size_t)n);
 }
 
 /* ------------------------------------------------------------ signals */
