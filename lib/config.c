@@ -1395,8 +1395,69 @@ static void check_files(struct loader *L, struct service *s)
 
 static const char *const top_keys[] = {
 	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
-	"control_group", "http", "notify", "defaults", "services", NULL
+	"control_group", "control_allow", "http", "notify", "defaults", "services", NULL
 };
+
+/* control_allow: a command name or a list of them, or `all`. Read-only
+ * commands are always allowed: naming them is accepted and changes
+ * nothing (so `[status]` says "read-only" as clearly as `[]`).
+ * debug-clock, a test hook, cannot be granted. */
+static int conv_control_allow(struct loader *L, const struct ynode *n, const struct kp *k, proto_perm *out)
+{
+	const char *words[PROTO_PERM_NBITS + 8]; /* every name accepted */
+	char grantable[128];                     /* for the message */
+	size_t gl = 0;
+	int nw = 0;
+	if (n->type == Y_NULL)
+		return 0; /* reset to the default */
+	grantable[0] = 0;
+	for (int i = 0; proto_mutating[i]; i++)
+		if (i != PROTO_PERM_BIT_DEBUG_CLOCK) {
+			words[nw++] = proto_mutating[i];
+			if (gl < sizeof grantable)
+				gl += snprintf(grantable + gl, sizeof grantable - gl, "%s%s", gl ? ", " : "", proto_mutating[i]);
+		}
+	for (int i = 0; proto_read_commands[i]; i++)
+		words[nw++] = proto_read_commands[i];
+	words[nw++] = "all";
+	words[nw] = NULL;
+
+	if (n->type == Y_MAP)
+		return err(L, n, k, "expected a string or a list of strings, got a mapping");
+	proto_perm p = PROTO_PERM_NONE;
+	int rc = 0;
+	int cnt = n->type == Y_SEQ ? n->n : 1;
+	for (int i = 0; i < cnt; i++) {
+		const struct ynode *it = n->type == Y_SEQ ? n->kids[i] : n;
+		const struct kp *ik = n->type == Y_SEQ ? KPI(k, i) : k;
+		char *w = NULL;
+		if (it->type != Y_SCALAR) {
+			rc = err(L, it, ik, "expected a string, got %s", tname(it));
+			continue;
+		}
+		if (get_str(L, it, ik, 0, &w) || !w) {
+			rc = -1;
+			continue;
+		}
+		int known = 0;
+		for (int j = 0; words[j] && !known; j++)
+			known = !strcmp(w, words[j]);
+		if (known && !strcmp(w, "all")) {
+			p = PROTO_PERM_ALL;
+		} else if (known) {
+			p |= proto_perm_of(w); /* 0 for a read-only one */
+		} else {
+			const char *sug = suggest(w, words);
+			if (sug)
+				rc = err(L, it, k, "unknown command '%s' (did you mean '%s'?)", w, sug);
+			else
+				rc = err(L, it, k, "unknown command '%s' (expected all, or some of: %s)", w, grantable);
+		}
+	}
+	if (rc == 0)
+		*out = p;
+	return rc;
+}
 
 static int conv_http(struct loader *L, const struct ynode *n, const struct kp *k, struct http_cfg *h)
 {
@@ -1708,12 +1769,13 @@ static void convert(struct loader *L, struct ynode *root)
 	c->log_format = LOGF_TEXT;
 	c->startup = STARTUP_PARALLEL;
 	c->state_dir = CONFIG_DEFAULT_STATE_DIR;
+	c->control_allow = PROTO_PERM_GROUP_DEFAULT;
 	if (!root) {
 		diag_add(L->d, DIAG_WARNING, c->nfiles ? c->files[0] : NULL, 0, 0, NULL, "no services defined");
 		return;
 	}
 	check_keys(L, root, NULL, top_keys, 1);
-	const struct ynode *defs = NULL;
+	const struct ynode *defs = NULL, *allow = NULL;
 	FOR_KEYS(root, key, v) {
 		const struct kp *kk = KP(NULL, key->s);
 		if (IS(key, "state_dir")) {
@@ -1742,6 +1804,9 @@ static void convert(struct loader *L, struct ynode *root)
 			get_path(L, v, kk, 0, &c->servers_dir);
 		} else if (IS(key, "control_group")) {
 			get_str(L, v, kk, 0, &c->control_group);
+		} else if (IS(key, "control_allow")) {
+			allow = v;
+			conv_control_allow(L, v, kk, &c->control_allow);
 		} else if (IS(key, "http")) {
 			if (v->type != Y_NULL)
 				unsupported(L, key, kk, NULL, NULL);
@@ -1756,6 +1821,10 @@ static void convert(struct loader *L, struct ynode *root)
 				warn(L, ymap_get(v, "command"), KP(kk, "command"), "a default command is given to every service that has none");
 		}
 	}
+
+	if (allow && allow->type != Y_NULL && !c->control_group)
+		warn(L, allow, KP(NULL, "control_allow"),
+		     "has no effect without control_group (only root and the socket's owner can connect)");
 
 	/* defaults: checked once here; what they hold is muted when it shows
 	 * up again merged into each service */

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "cron.h"
 #include "diag.h"
+#include "proto.h"
 
 #define CONFIG_MAX_FILE_SIZE (16u << 20) /* 16 MiB */
 #define CONFIG_MAX_DEPTH     64
@@ -176,6 +177,9 @@ struct config {
 	struct pos servers_dir_pos;
 	enum startup_mode startup;
 	char *control_group;
+	/* mutating control requests control_group members may make
+	 * (PROTO_PERM_* of proto.h); PROTO_PERM_GROUP_DEFAULT when unset */
+	proto_perm control_allow;
 	struct http_cfg http;
 	struct notify_cfg notify;
 	struct service *svcs;

@@ -17,6 +17,9 @@
  *    each write that makes progress, so a client reading a big reply is
  *    not idle); the loop timer is not moved with it but re-armed lazily
  *    when it fires early, so a busy connection costs no heap work.
+ *  - Permission: read from SO_PEERCRED through the authz callback once,
+ *    in conn_new(), and kept in c->perm; adopted connections get theirs
+ *    from ctlsrv_adopt(). Nothing here checks it: the handler does.
  *  - Lifetime: the handler may close a connection or the whole server
  *    (ctlsrv_close) while we still stand in that connection's callback.
  *    Every entry point counts itself in s->depth; a close at depth > 0
@@ -30,6 +33,7 @@
 #include "ctlsrv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -69,6 +73,8 @@ struct ctlconn {
 	char *out;           /* queue: out[outoff..outlen) is unsent */
 	size_t outoff, outlen, outcap;
 	char *topic;         /* stream mode: the subscribed topic */
+	proto_perm perm;     /* mutating requests it may make (proto.h) */
+	unsigned char noidle; /* adopted: never idle-closed */
 	unsigned char dead;  /* closed, waiting for reap() */
 	unsigned char eof;   /* the client closed its side: close once drained */
 };
@@ -77,6 +83,8 @@ struct ctlsrv {
 	struct loop *l;
 	ctlsrv_handler *h;
 	void *ctx;
+	ctlsrv_authz *authz; /* NULL: every accepted connection is read-only */
+	void *authz_ctx;
 	int fd;
 	int64_t id;          /* listener entry */
 	int64_t resume;      /* timer ending an accept pause; 0 = none */
@@ -190,7 +198,7 @@ static void touch(struct ctlconn *c)
 {
 	int64_t old = c->timer;
 
-	if (c->topic)
+	if (c->topic || c->noidle)
 		return;
 	c->deadline = loop_now_ms() + c->s->idle_ms;
 	if (old && c->deadline < c->timer_at) {
@@ -599,38 +607,63 @@ static void pause_accept(struct ctlsrv *s)
 	loop_mod_fd(s->l, s->id, 0);
 }
 
+/* A connection on fd (registered, listed, counted), or NULL with errno
+ * and fd untouched (not closed, not registered) */
+static struct ctlconn *conn_add(struct ctlsrv *s, int fd, proto_perm perm,
+	int idle)
+{
+	struct ctlconn *c = calloc(1, sizeof *c);
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->s = s;
+	c->fd = fd;
+	c->perm = perm;
+	c->noidle = !idle;
+	c->events = POLLIN;
+	c->deadline = loop_now_ms() + s->idle_ms;
+	c->id = loop_add_fd(s->l, fd, POLLIN, conn_cb, c);
+	if (c->id < 0) {
+		free(c);
+		return NULL;
+	}
+	if (idle && arm(c, c->deadline) < 0) {
+		int err = errno;
+		loop_del_fd(s->l, c->id);
+		free(c);
+		errno = err;
+		return NULL;
+	}
+	list_add(&s->conns, c);
+	s->nconns++;
+	return c;
+}
+
+/* What the authz callback grants the peer; read-only without one */
+static proto_perm peer_perm(struct ctlsrv *s, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (!s->authz ||
+			getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return PROTO_PERM_NONE;
+	return s->authz(cr.pid, cr.uid, cr.gid, s->authz_ctx);
+}
+
+/* A freshly accepted fd: a connection, or refused and closed */
 static void conn_new(struct ctlsrv *s, int fd)
 {
-	struct ctlconn *c;
-
 	if (s->nconns >= PROTO_MAX_CLIENTS) {
 		/* a fresh socket buffer takes the line; if not, too bad */
 		(void)send(fd, ERR_CLIENTS, sizeof ERR_CLIENTS - 1, SEND_FLAGS);
 		close(fd);
 		return;
 	}
-	c = calloc(1, sizeof *c);
-	if (!c) {
+	if (!conn_add(s, fd, peer_perm(s, fd), 1))
 		close(fd);
-		return;
-	}
-	c->s = s;
-	c->fd = fd;
-	c->events = POLLIN;
-	c->deadline = loop_now_ms() + s->idle_ms;
-	c->id = loop_add_fd(s->l, fd, POLLIN, conn_cb, c);
-	if (c->id < 0) {
-		free(c);
-		close(fd);
-		return;
-	}
-	if (arm(c, c->deadline) < 0) {
-		loop_close_fd(s->l, c->id);
-		free(c);
-		return;
-	}
-	list_add(&s->conns, c);
-	s->nconns++;
 }
 
 static void listen_cb(struct loop *l, int64_t id, int fd, int revents,
@@ -809,6 +842,56 @@ void ctlsrv_close(struct ctlsrv *s)
 		unlink(s->path);
 	s->closed = 1;
 	leave(s); /* frees s unless an entry point is running */
+}
+
+void ctlsrv_set_authz(struct ctlsrv *s, ctlsrv_authz *fn, void *ctx)
+{
+	if (!s)
+		return;
+	s->authz = fn;
+	s->authz_ctx = ctx;
+}
+
+int ctlsrv_adopt(struct ctlsrv *s, int fd, proto_perm perm)
+{
+	int type, fl, fdfl, err;
+	socklen_t len = sizeof type;
+	struct ctlconn *c;
+
+	if (!s || s->closed || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return -1; /* ENOTSOCK, EBADF */
+	if (type != SOCK_STREAM) {
+		errno = EPROTOTYPE;
+		return -1;
+	}
+	if (s->nconns >= PROTO_MAX_CLIENTS) {
+		errno = EBUSY;
+		return -1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || (fdfl = fcntl(fd, F_GETFD)) < 0)
+		return -1;
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+			fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+		c = NULL;
+	else
+		c = conn_add(s, fd, perm, 0);
+	if (c)
+		return 0;
+	/* the fd goes back as it was given */
+	err = errno;
+	fcntl(fd, F_SETFL, fl);
+	fcntl(fd, F_SETFD, fdfl);
+	errno = err;
+	return -1;
+}
+
+proto_perm ctlsrv_perm(const struct ctlconn *c)
+{
+	return c ? c->perm : PROTO_PERM_NONE;
 }
 
 void ctlsrv_set_idle_timeout(struct ctlsrv *s, int ms)

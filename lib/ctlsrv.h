@@ -31,12 +31,21 @@
  * receives every ctlsrv_broadcast() line and its further input is
  * discarded (but EOF still closes it).
  *
+ * Each connection carries a permission (proto_perm, proto.h), fixed when
+ * it is made: for an accepted one, what the ctlsrv_authz callback returns
+ * for the peer's SO_PEERCRED credentials, read once at accept (so a
+ * process that connects and then drops privileges or passes the fd on
+ * keeps what it had at connect(), as with open() and file modes); for an
+ * adopted one (ctlsrv_adopt), what its creator says. ctlsrv only carries
+ * it: the handler reads it with ctlsrv_perm() and decides.
+ *
  * Nothing here prints or exits. */
 #ifndef MLS_CTLSRV_H
 #define MLS_CTLSRV_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "loop.h"
 #include "proto.h"
 
@@ -58,6 +67,40 @@ typedef void ctlsrv_handler(struct ctlsrv *s, struct ctlconn *c, int argc,
  * left alone; ENAMETOOLONG for a path longer than sun_path). */
 struct ctlsrv *ctlsrv_open(struct loop *l, const char *path, long long gid,
 	ctlsrv_handler *h, void *ctx);
+
+/* The permission of an accepted connection, from its peer's credentials
+ * (SO_PEERCRED at accept). Called once per connection, before any request
+ * of it is read; must not call back into the server. */
+typedef proto_perm ctlsrv_authz(pid_t pid, uid_t uid, gid_t gid, void *ctx);
+
+/* Set the callback for connections accepted from now on (NULL: none).
+ * Without one, or when SO_PEERCRED fails, a connection gets
+ * PROTO_PERM_NONE (read-only): a server that says nothing grants
+ * nothing. Call it right after ctlsrv_open, before the loop runs. */
+void ctlsrv_set_authz(struct ctlsrv *s, ctlsrv_authz *fn, void *ctx);
+
+/* Serve an already-connected stream socket `fd` as a connection of `s`
+ * with permission `perm`: for a process started with one end of a
+ * socketpair(AF_UNIX, SOCK_STREAM) (mls httpd), which cannot or need not
+ * connect to the socket file. Its credentials are not asked: the peer of
+ * a socketpair end is the process that made the pair (supervise itself,
+ * often root), not the one holding the other end.
+ *
+ * Framing, replies, abuse rules, backpressure, streams and the
+ * PROTO_MAX_CLIENTS count are those of an accepted connection, with one
+ * difference: no idle timeout (the process at the other end keeps it open
+ * for its lifetime; its EOF closes it). May be called from a handler.
+ *
+ * Returns 0: fd is the server's from then on (made non-blocking and
+ * close-on-exec; closed at EOF, on abuse, at ctlsrv_close). Or -1 with
+ * errno, fd left open and still the caller's: EINVAL (no server, a closed
+ * one, fd < 0), ENOTSOCK or EPROTOTYPE (not a stream socket), EBUSY
+ * (PROTO_MAX_CLIENTS connections open), ENOMEM, or an error of fcntl or
+ * loop_add_fd. */
+int ctlsrv_adopt(struct ctlsrv *s, int fd, proto_perm perm);
+
+/* The connection's permission (PROTO_PERM_NONE for NULL) */
+proto_perm ctlsrv_perm(const struct ctlconn *c);
 
 /* Close the listening socket and every connection, unlink the path (if
  * it is still the socket made by ctlsrv_open). May be called from the
@@ -88,7 +131,9 @@ void ctlsrv_broadcast(struct ctlsrv *s, const char *topic, const char *buf,
 int ctlsrv_nconns(const struct ctlsrv *s);
 int ctlsrv_nsubscribers(const struct ctlsrv *s);
 
-/* Peer credentials of the connection (SO_PEERCRED): pid, uid. */
+/* Peer credentials of the connection (SO_PEERCRED): pid, uid. For an
+ * adopted socketpair end these are of the pair's creator (see
+ * ctlsrv_adopt). */
 int ctlsrv_peer(const struct ctlconn *c, int *pid, int *uid);
 
 #endif

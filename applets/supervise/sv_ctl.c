@@ -463,51 +463,108 @@ static void do_history(struct ctlconn *c, int argc, char **argv)
 
 /* ----------------------------------------------------------- dispatch */
 
+static void do_events(struct ctlconn *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char r[64];
+	int n = snprintf(r, sizeof r, "{\"ok\":true,\"seq\":%llu}\n", (unsigned long long)SV.seq);
+	ctlsrv_reply(c, r, (size_t)n);
+	ctlsrv_subscribe(c, "events");
+}
+
+static void do_reload(struct ctlconn *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	struct jbuf b = { 0 };
+	sv_reload(&b);
+	send_buf(c, &b);
+}
+
+static void do_shutdown(struct ctlconn *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	ctlsrv_reply(c, "{\"ok\":true}\n", 12);
+	sv_shutdown(0, "shutdown requested over the control socket");
+}
+
+static void do_version(struct ctlconn *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	char r[128];
+	int n = snprintf(r, sizeof r, "{\"ok\":true,\"version\":\"%s\",\"pid\":%d}\n", MLS_VERSION, (int)SV.pid);
+	ctlsrv_reply(c, r, (size_t)n);
+}
+
+/* test hook (MLS_TEST_CLOCK=1): move the wall clock by N seconds so cron
+ * jobs can be tested without waiting a real minute */
+static void do_debug_clock(struct ctlconn *c, int argc, char **argv)
+{
+	int64_t d;
+	if (argc != 2 || parse_int(argv[1], -100000000, 100000000, &d)) {
+		reply_err(c, "usage: debug-clock SECONDS");
+		return;
+	}
+	SV.wall_offset_s += d;
+	sv_clock_moved();
+	char r[64];
+	int n = snprintf(r, sizeof r, "{\"ok\":true,\"offset_s\":%lld}\n", (long long)SV.wall_offset_s);
+	ctlsrv_reply(c, r, (size_t)n);
+}
+
+/* Every request, and the permission bit it needs (docs/protocol.md, "Who
+ * may do what"): 0 for the read-only ones, which every connection may
+ * make. The names are those of lib/proto.h (PROTO_READ_COMMANDS,
+ * PROTO_MUTATING), which control_allow is checked against. */
+static const struct ctlcmd {
+	const char *name;
+	void (*fn)(struct ctlconn *c, int argc, char **argv);
+	proto_perm mutates;
+} ctlcmds[] = {
+	{ "status", do_status, 0 },
+	{ "start", do_action, PROTO_PERM_START },
+	{ "stop", do_action, PROTO_PERM_STOP },
+	{ "restart", do_action, PROTO_PERM_RESTART },
+	{ "signal", do_signal, PROTO_PERM_SIGNAL },
+	{ "reload", do_reload, PROTO_PERM_RELOAD },
+	{ "logs", do_logs, 0 },
+	{ "history", do_history, 0 },
+	{ "events", do_events, 0 },
+	{ "shutdown", do_shutdown, PROTO_PERM_SHUTDOWN },
+	{ "version", do_version, 0 },
+	{ "debug-clock", do_debug_clock, PROTO_PERM_DEBUG_CLOCK }, /* only with SV.test_hooks */
+};
+
+#define NCTLCMDS (sizeof ctlcmds / sizeof ctlcmds[0])
+
 void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, void *ctx)
 {
 	(void)s;
 	(void)ctx;
 	const char *cmd = argv[0];
-	if (!strcmp(cmd, "status"))
-		do_status(c, argc, argv);
-	else if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") || !strcmp(cmd, "restart"))
-		do_action(c, argc, argv);
-	else if (!strcmp(cmd, "signal"))
-		do_signal(c, argc, argv);
-	else if (!strcmp(cmd, "logs"))
-		do_logs(c, argc, argv);
-	else if (!strcmp(cmd, "history"))
-		do_history(c, argc, argv);
-	else if (!strcmp(cmd, "events")) {
-		char r[64];
-		int n = snprintf(r, sizeof r, "{\"ok\":true,\"seq\":%llu}\n", (unsigned long long)SV.seq);
-		ctlsrv_reply(c, r, (size_t)n);
-		ctlsrv_subscribe(c, "events");
-	} else if (!strcmp(cmd, "reload")) {
-		struct jbuf b = { 0 };
-		sv_reload(&b);
-		send_buf(c, &b);
-	} else if (!strcmp(cmd, "shutdown")) {
-		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
-		sv_shutdown(0, "shutdown requested over the control socket");
-	} else if (!strcmp(cmd, "version")) {
-		char r[128];
-		int n = snprintf(r, sizeof r, "{\"ok\":true,\"version\":\"%s\",\"pid\":%d}\n", MLS_VERSION, (int)SV.pid);
-		ctlsrv_reply(c, r, (size_t)n);
-	} else if (!strcmp(cmd, "debug-clock") && SV.test_hooks && argc == 2) {
-		/* test hook (MLS_TEST_CLOCK=1): move the wall clock by N seconds
-		 * so cron jobs can be tested without waiting a real minute */
-		int64_t d;
-		if (parse_int(argv[1], -100000000, 100000000, &d)) {
-			reply_err(c, "usage: debug-clock SECONDS");
-			return;
-		}
-		SV.wall_offset_s += d;
-		sv_clock_moved();
-		char r[64];
-		int n = snprintf(r, sizeof r, "{\"ok\":true,\"offset_s\":%lld}\n", (long long)SV.wall_offset_s);
-		ctlsrv_reply(c, r, (size_t)n);
-	} else
+	const struct ctlcmd *k = NULL;
+	for (size_t i = 0; i < NCTLCMDS && !k; i++)
+		if (!strcmp(cmd, ctlcmds[i].name))
+			k = &ctlcmds[i];
+	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
+		k = NULL;
+	if (!k) {
 		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, events, shutdown, version)",
 			cmd);
+		return;
+	}
+	proto_perm have = ctlsrv_perm(c);
+	if (k->mutates & ~have) {
+		char allowed[256];
+		int pid = -1, uid = -1;
+		proto_perm_fmt(have, allowed, sizeof allowed);
+		ctlsrv_peer(c, &pid, &uid);
+		sv_log(LVL_WARN, NULL, "control request '%s' refused: not allowed for uid %d (pid %d)", k->name, uid, pid);
+		reply_err(c, "not allowed: %s (allowed: %s)", k->name, allowed);
+		return;
+	}
+	k->fn(c, argc, argv);
 }

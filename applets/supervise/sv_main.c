@@ -298,6 +298,27 @@ static int detach(int *report)
 	return 0;
 }
 
+/* Who may do what on the control socket (docs/protocol.md, "Who may do
+ * what"). Root and our own uid (the socket's owner) everything. Anyone
+ * else got through the socket's mode: with control_group it is 0660 for
+ * that group, so a member, who gets what control_allow grants (read at
+ * accept: a reload that changes it applies to connections made after
+ * it). Without a group (at startup, or in the config now: a reload does
+ * not change the socket's mode) read-only: no config granted anything,
+ * and with 0600 only a process that may ignore file modes got in. */
+static int ctl_group_set; /* the socket is 0660 for control_group */
+static proto_perm ctl_authz(pid_t pid, uid_t uid, gid_t gid, void *ctx)
+{
+	(void)pid;
+	(void)gid;
+	(void)ctx;
+	if (uid == 0 || uid == geteuid())
+		return PROTO_PERM_ALL;
+	if (!ctl_group_set || !SV.cfg->control_group)
+		return PROTO_PERM_NONE;
+	return SV.cfg->control_allow;
+}
+
 /* The control socket, 0600 or 0660 with control_group */
 static int open_socket(const struct config *cfg)
 {
@@ -325,6 +346,8 @@ static int open_socket(const struct config *cfg)
 			fprintf(stderr, "mls supervise: cannot listen on %s: %s\n", sock, strerror(errno));
 		return -1;
 	}
+	ctl_group_set = gid >= 0;
+	ctlsrv_set_authz(SV.ctl, ctl_authz, NULL);
 	/* test hook: a shorter idle timeout for control connections */
 	if (getenv("MLS_TEST_CTL_IDLE_MS"))
 		ctlsrv_set_idle_timeout(SV.ctl, atoi(getenv("MLS_TEST_CTL_IDLE_MS")));

@@ -328,6 +328,21 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "notify: {events: [crash]}\n" SVC, 1, 1, "notify: missing 'url'", 1, 0, "notify" },
 	{ __LINE__, "notify: {url: \"https://h/\", events: [crsh]}\n" SVC, 1, 1, "unknown event 'crsh' (did you mean 'crash'?)", 1, 38, "notify.events" },
 	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
+	/* control_allow: names of proto.h, checked like enum values */
+	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, stop]\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [status, logs, history, events, version]\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "control_group: mls\ncontrol_allow: []\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "control_group: mls\ncontrol_allow: all\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "control_group: mls\ncontrol_allow: ~\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, shutdwon]\n" SVC, 1, 0, "control_allow: unknown command 'shutdwon' (did you mean 'shutdown'?)", 2, 26, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: strat\n" SVC, 1, 0, "control_allow: unknown command 'strat' (did you mean 'start'?)", 2, 16, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [run]\n" SVC, 1, 0, "control_allow: unknown command 'run' (expected all, or some of: start, stop, restart, signal, reload, shutdown)", 2, 17, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [debug-clock]\n" SVC, 1, 0, "unknown command 'debug-clock'", 2, 17, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [\"\"]\n" SVC, 1, 0, "unknown command ''", 2, 17, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: {restart: true}\n" SVC, 1, 0, "control_allow: expected a string or a list of strings, got a mapping", 2, 16, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [[restart]]\n" SVC, 1, 0, "control_allow[0]: expected a string, got a list", 2, 17, "control_allow[0]" },
+	{ __LINE__, "control_allow: [restart]\n" SVC, 0, 1, "control_allow: has no effect without control_group", 1, 16, "control_allow" },
+	{ __LINE__, "control_alow: [restart]\n" SVC, 1, 0, "unknown key 'control_alow' (did you mean 'control_allow'?)", 1, 1, NULL },
 	{ __LINE__, "defaults: {command: x}\nservices:\n  web: {}\n", 0, 1, "a default command is given to every service that has none", 1, 21, "defaults.command" },
 	{ __LINE__, "defaults: [a]\n" SVC, 1, 0, "defaults: expected a mapping, got a list", 1, 11, "defaults" },
 	/* a finding inside defaults: once, under defaults.KEY, not again per service */
@@ -410,7 +425,7 @@ enum field {
 	F_HC_KIND, F_HC_INTERVAL, F_HC_TIMEOUT, F_HC_RETRIES, F_HC_START, F_HC_RESTART, F_CRITICAL,
 	F_IS_JOB, F_RUNS, F_TIMEOUT, F_ACTIVE, F_NDEPS, F_DEP0_COND, F_DEP1_COND, F_ARGC, F_SHELL,
 	F_NENV, F_LINE, F_COL, F_PORT_LINE, F_PORT_COL, F_LOG_LEVEL, F_LOG_FORMAT, F_STARTUP,
-	F_NOTIFY_EVENTS, F_GIT_INTERVAL, F_GIT_ROLLBACK,
+	F_NOTIFY_EVENTS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW,
 };
 
 static int64_t get_field(const struct config *c, const struct service *s, enum field f)
@@ -467,6 +482,7 @@ static int64_t get_field(const struct config *c, const struct service *s, enum f
 	case F_NOTIFY_EVENTS: return s ? s->notify.events : c->notify.events;
 	case F_GIT_INTERVAL: return s->git.interval_ms;
 	case F_GIT_ROLLBACK: return s->git.rollback;
+	case F_CONTROL_ALLOW: return c->control_allow;
 	}
 	return INT64_MIN;
 }
@@ -665,6 +681,15 @@ static const struct vcase vcases[] = {
 	{ __LINE__, SVC "    notify: {url: \"https://h/\", events: [started, healthy]}\n", "web", F_NOTIFY_EVENTS, NOTE_STARTED | NOTE_HEALTHY },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_INTERVAL, 30000 },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_ROLLBACK, 1 },
+
+	/* control_allow: a mask of proto.h's bits; read-only names add none */
+	{ __LINE__, SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_START | PROTO_PERM_STOP | PROTO_PERM_RESTART | PROTO_PERM_SIGNAL | PROTO_PERM_RELOAD },
+	{ __LINE__, "control_group: g\ncontrol_allow: [restart, start]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_RESTART | PROTO_PERM_START },
+	{ __LINE__, "control_group: g\ncontrol_allow: shutdown\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_SHUTDOWN },
+	{ __LINE__, "control_group: g\ncontrol_allow: [status, logs]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_NONE },
+	{ __LINE__, "control_group: g\ncontrol_allow: []\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_NONE },
+	{ __LINE__, "control_group: g\ncontrol_allow: [stop, all]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_ALL },
+	{ __LINE__, "control_group: g\ncontrol_allow: ~\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_GROUP_DEFAULT },
 
 	/* profiles: checked always, active only with --profile */
 	{ __LINE__, SVC "    profiles: [dev]\n", "web", F_ACTIVE, 0 },
@@ -1175,7 +1200,7 @@ _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_l
 _Static_assert(sizeof(struct git_cfg) == 48, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 64, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct service) == 768, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 224, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 232, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1501,6 +1526,7 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CP(servers_dir_pos);
 	CI(startup);
 	CS(control_group);
+	CU(control_allow);
 	CNEST(cmp_http, "http", &x->http, &y->http);
 	CNEST(cmp_notify, "notify", &x->notify, &y->notify);
 	CI(nsvcs);
@@ -1587,7 +1613,7 @@ static void test_compact_reference(void)
 			     *report = config_find(&a, "report"), *migrate = config_find(&a, "migrate");
 	tap_ok(a.servers_dir && a.http.listen && a.http.tls_cert && a.http.tls_key && a.http.token_file &&
 		       a.http.user && a.notify.url && a.notify.events && a.include.n == 1 && a.log_dir &&
-		       a.control_group,
+		       a.control_group && a.control_allow != PROTO_PERM_GROUP_DEFAULT,
 	       __LINE__, "compact reference: the top-level keys are set (servers_dir, http.*, notify.*, include ...)");
 	tap_ok(web && web->health.kind == HC_HTTP && web->health.http && web->health.start_period_ms == 0 &&
 		       web->git.url && web->git.branch && web->git.rollback && web->watch.n == 2 &&
@@ -1620,7 +1646,7 @@ static int write_file(const char *path, const char *text)
 static void test_compact_more(void)
 {
 	static const char main_yaml[] =
-		"state_dir: /tmp/s\nlog_dir: /tmp/l\ncontrol_group: wheel\nstartup: sequential\n"
+		"state_dir: /tmp/s\nlog_dir: /tmp/l\ncontrol_group: wheel\ncontrol_allow: [status, shutdown]\nstartup: sequential\n"
 		"log_level: debug\nlog_format: json\ninclude: [\"inc/*.yaml\"]\n"
 		"http: {listen: \"0.0.0.0:9000\", token: \"0123456789abcdef0\"}\n"
 		"notify: {url: \"https://h.example/x\", events: [healthy, stopped]}\n"

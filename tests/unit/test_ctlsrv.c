@@ -51,6 +51,7 @@ static struct {
  *   sub TOPIC   stream mode on TOPIC, replies "subscribed"
  *   quit        replies "bye", closes the whole server, replies again
  *   peer        replies "PID UID"
+ *   perm        replies the connection's permission, in hex
  *   twice       two replies */
 static void handler(struct ctlsrv *s, struct ctlconn *c, int argc,
 	char **argv, void *ctx)
@@ -84,6 +85,11 @@ static void handler(struct ctlsrv *s, struct ctlconn *c, int argc,
 		int pid = -1, uid = -1;
 		ctlsrv_peer(c, &pid, &uid);
 		n = (size_t)snprintf(buf, sizeof buf, "%d %d", pid, uid);
+		ctlsrv_reply(c, buf, n);
+		return;
+	}
+	if (!strcmp(argv[0], "perm")) {
+		n = (size_t)snprintf(buf, sizeof buf, "%x", ctlsrv_perm(c));
 		ctlsrv_reply(c, buf, n);
 		return;
 	}
@@ -580,6 +586,15 @@ static void test_max_clients(void)
 		"connection %d: \"too many connections\", closed", N + 1);
 	OK(ctlsrv_nconns(S) == N, "still %d connections", N);
 	cl_close(&extra);
+	{
+		int sp[2];
+		OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 &&
+			ctlsrv_adopt(S, sp[0], 0) < 0 && errno == EBUSY &&
+			fcntl(sp[0], F_GETFD) >= 0 && !(fcntl(sp[0], F_GETFL) & O_NONBLOCK),
+			"ctlsrv_adopt at %d connections: EBUSY, the fd left as it was", N);
+		close(sp[0]);
+		close(sp[1]);
+	}
 	OK(ask(&c[N - 1], "alive\n", 1) && !strcmp(c[N - 1].buf, "alive\n"),
 		"the others still served");
 	/* one leaves: a new one fits */
@@ -797,6 +812,161 @@ static void test_peer(void)
 	srv_close();
 }
 
+/* ------------------------------------------------------- permissions */
+
+static struct {
+	int calls;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	void *ctx;
+} A;
+
+static proto_perm authz(pid_t pid, uid_t uid, gid_t gid, void *ctx)
+{
+	A.calls++;
+	A.pid = pid;
+	A.uid = uid;
+	A.gid = gid;
+	A.ctx = ctx;
+	return PROTO_PERM_RESTART | PROTO_PERM_STOP;
+}
+
+static void test_authz(void)
+{
+	struct client a, b;
+	char want[32];
+	int ctx;
+
+	/* no callback: nothing granted (fail closed) */
+	srv_open();
+	cl_open(&a);
+	OK(ask(&a, "perm\n", 1) && !strcmp(a.buf, "0\n"),
+		"no authz callback: the connection is read-only (perm 0)");
+	cl_close(&a);
+	srv_close();
+
+	srv_open();
+	A.calls = 0;
+	ctlsrv_set_authz(S, authz, &ctx);
+	cl_open(&a);
+	snprintf(want, sizeof want, "%x\n", PROTO_PERM_RESTART | PROTO_PERM_STOP);
+	OK(ask(&a, "perm\n", 1) && !strcmp(a.buf, want),
+		"authz callback: its result is the connection's permission");
+	OK(A.calls == 1 && A.pid == getpid() && A.uid == geteuid() &&
+		A.gid == getegid() && A.ctx == &ctx,
+		"authz callback: called once, with the peer's pid, uid, gid and the ctx");
+	a.len = 0;
+	OK(ask(&a, "perm\n", 1) && !strcmp(a.buf, want) && A.calls == 1,
+		"authz callback: not called again for a second request");
+	cl_open(&b);
+	OK(ask(&b, "perm\n", 1) && A.calls == 2,
+		"authz callback: called for each new connection");
+	cl_close(&a);
+	cl_close(&b);
+	srv_close();
+	OK(ctlsrv_perm(NULL) == PROTO_PERM_NONE, "ctlsrv_perm(NULL): PROTO_PERM_NONE");
+}
+
+/* proto.h's names and the refusal text of supervise */
+static void test_proto_perm(void)
+{
+	char buf[256];
+
+	OK(proto_perm_of("restart") == PROTO_PERM_RESTART &&
+		proto_perm_of("shutdown") == PROTO_PERM_SHUTDOWN &&
+		proto_perm_of("debug-clock") == PROTO_PERM_DEBUG_CLOCK &&
+		proto_perm_of("status") == 0 && proto_perm_of("nope") == 0 &&
+		proto_perm_of(NULL) == 0,
+		"proto_perm_of: the bit of a mutating request, 0 otherwise");
+	proto_perm_fmt(PROTO_PERM_NONE, buf, sizeof buf);
+	OK(!strcmp(buf, "status, logs, history, events, version"),
+		"proto_perm_fmt(NONE): the read-only requests (%s)", buf);
+	proto_perm_fmt(PROTO_PERM_GROUP_DEFAULT, buf, sizeof buf);
+	OK(!strcmp(buf, "status, logs, history, events, version, start, stop, restart, signal, reload"),
+		"proto_perm_fmt(GROUP_DEFAULT): all but shutdown (%s)", buf);
+	OK(!(PROTO_PERM_GROUP_DEFAULT & (PROTO_PERM_SHUTDOWN | PROTO_PERM_DEBUG_CLOCK)) &&
+		(PROTO_PERM_ALL & PROTO_PERM_SHUTDOWN) && (PROTO_PERM_ALL & PROTO_PERM_DEBUG_CLOCK),
+		"PROTO_PERM_ALL has shutdown and debug-clock, GROUP_DEFAULT neither");
+	size_t need = proto_perm_fmt(PROTO_PERM_ALL, buf, 10);
+	OK(need == strlen("status, logs, history, events, version, start, stop, restart, signal, reload, shutdown, debug-clock") &&
+		!strcmp(buf, "status, l"),
+		"proto_perm_fmt: truncates, NUL-terminated, returns the length needed");
+}
+
+static int adopted_gone(void *arg)
+{
+	(void)arg;
+	return ctlsrv_nconns(S) == 0;
+}
+
+static void test_adopt(void)
+{
+	struct client a, idle;
+	int sp[2], pp[2], dg[2];
+	int fl;
+	char want[32];
+
+	srv_open();
+	ctlsrv_set_idle_timeout(S, 200);
+
+	/* refusals leave the fd as it was */
+	OK(ctlsrv_adopt(S, -1, 0) < 0 && errno == EINVAL, "adopt fd -1: EINVAL");
+	OK(ctlsrv_adopt(NULL, 0, 0) < 0 && errno == EINVAL, "adopt without a server: EINVAL");
+	OK(pipe(pp) == 0 && ctlsrv_adopt(S, pp[0], 0) < 0 && errno == ENOTSOCK &&
+		fcntl(pp[0], F_GETFD) >= 0, "adopt a pipe: ENOTSOCK, still open");
+	close(pp[0]);
+	close(pp[1]);
+	OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) == 0 && ctlsrv_adopt(S, dg[0], 0) < 0 &&
+		errno == EPROTOTYPE && fcntl(dg[0], F_GETFD) >= 0, "adopt a datagram socket: EPROTOTYPE, still open");
+	close(dg[0]);
+	close(dg[1]);
+	OK(ctlsrv_nconns(S) == 0, "refused adoptions add no connection");
+
+	/* a socketpair end, served with the permission given */
+	OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 &&
+		ctlsrv_adopt(S, sp[0], PROTO_PERM_RESTART) == 0 && ctlsrv_nconns(S) == 1,
+		"adopt a socketpair end: 0, one connection");
+	fl = fcntl(sp[0], F_GETFL);
+	OK(fl >= 0 && (fl & O_NONBLOCK) && (fcntl(sp[0], F_GETFD) & FD_CLOEXEC),
+		"the adopted fd is made non-blocking and close-on-exec");
+	memset(&a, 0, sizeof a);
+	a.fd = sp[1];
+	fcntl(a.fd, F_SETFL, O_NONBLOCK);
+	snprintf(want, sizeof want, "%x\n", PROTO_PERM_RESTART);
+	OK(ask(&a, "perm\n", 1) && !strcmp(a.buf, want),
+		"adopted: the permission given (restart = 0x%x), not the peer's", PROTO_PERM_RESTART);
+	a.len = 0;
+	OK(ask(&a, "hello world\n", 1) && !strcmp(a.buf, "hello|world\n"),
+		"adopted: requests and replies as on an accepted connection");
+
+	/* no idle timeout: an accepted connection with the same 200 ms closes,
+	 * the adopted one stays */
+	cl_open(&idle);
+	pump(has_eof, &idle);
+	cl_poll(&a);
+	OK(idle.eof && !a.eof && ctlsrv_nconns(S) == 1,
+		"adopted: not closed when an accepted one is closed for idleness");
+	cl_close(&idle);
+	a.len = 0;
+	OK(ask(&a, "still\n", 1) && !strcmp(a.buf, "still\n"), "adopted: still served afterwards");
+
+	/* its peer's EOF closes it */
+	cl_close(&a);
+	OK(pump(adopted_gone, NULL), "adopted: closed when the other end closes");
+
+	/* ctlsrv_close closes adopted fds too */
+	OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 && ctlsrv_adopt(S, sp[0], 0) == 0,
+		"adopt a second pair");
+	srv_close();
+	memset(&a, 0, sizeof a);
+	a.fd = sp[1];
+	fcntl(a.fd, F_SETFL, O_NONBLOCK);
+	pump(has_eof, &a);
+	OK(a.eof, "ctlsrv_close: the adopted connection is closed");
+	cl_close(&a);
+}
+
 /* Out of fds: accept fails with EMFILE; the listener pauses instead of
  * spinning and accepts once fds are back */
 static void test_emfile(void)
@@ -878,6 +1048,9 @@ int main(void)
 	test_idle();
 	test_close_in_handler();
 	test_peer();
+	test_authz();
+	test_proto_perm();
+	test_adopt();
 	test_emfile();
 
 	loop_free(L);
