@@ -562,7 +562,22 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 		int pid = -1, uid = -1;
 		proto_perm_fmt(have, allowed, sizeof allowed);
 		ctlsrv_peer(c, &pid, &uid);
-		sv_log(LVL_WARN, NULL, "control request '%s' refused: not allowed for uid %d (pid %d)", k->name, uid, pid);
+		/* bounded: a member sending refused requests in a loop costs
+		 * one log line a second, with the count of those not logged */
+		static int64_t last_ms;
+		static unsigned quiet;
+		int64_t now = loop_now_ms();
+		if (last_ms && now - last_ms < 1000)
+			quiet++;
+		else {
+			char more[64] = "";
+			if (quiet)
+				snprintf(more, sizeof more, " (%u more refused before, not logged)", quiet);
+			sv_log(LVL_WARN, NULL, "control request '%s' refused: not allowed for uid %d (pid %d)%s", k->name,
+				uid, pid, more);
+			last_ms = now;
+			quiet = 0;
+		}
 		reply_err(c, "not allowed: %s (allowed: %s)", k->name, allowed);
 		return;
 	}
