@@ -63,6 +63,9 @@ check() {
 		have nc.openbsd || want netcat-openbsd
 		# JSON and socket checks in the tests (json is not in python3-minimal)
 		python3 -c 'import json, socket, resource' 2>/dev/null || want python3
+		# a python3 a second uid may run (tests/34-authz.t; root's may be under /root)
+		[ -x /usr/bin/python3 ] || want python3
+		have useradd || want passwd        # the second uid of tests/34-authz.t
 		have unshare || want util-linux   # PID namespace tests (tests/32-pid1.t)
 		have ps || want procps
 		# zones of the cron tests (tests/unit/test_cron.c; skipped without,

@@ -37,22 +37,7 @@ sv_gone() { ! kill -0 "$SV_PID" 2>/dev/null || grep -q '^[0-9]* ([^)]*) Z' "/pro
 # within GOT WANT PCT: |GOT - WANT| <= WANT * PCT / 100
 within() { local d=$(($1 - $2)); [ "$d" -lt 0 ] && d=$((-d)); [ $((d * 100)) -le $(($2 * $3)) ]; }
 # a raw request on the control socket, the reply line on stdout
-sv_raw() {
-	python3 - "$SV_SOCK" "$1" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall((sys.argv[2] + "\n").encode())
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(65536)
-    if not d:
-        break
-    buf += d
-sys.stdout.write(buf.decode())
-EOF
-}
+sv_raw() { python3 "$TESTS_DIR/sockreq.py" "$SV_SOCK" "$1"; }
 # snap NAME.N: the instance's status entry, read once, into SNAP (lines
 # FIELD=VALUE); sfield FIELD reads it; snap_state NAME.N STATE for wait_for
 snap() {

@@ -41,20 +41,8 @@ mctl() { as_member "$M" ctl -s "$SV_SOCK" "$@"; }
 
 # One raw request as the member: the reply line exactly as sent
 RAW=$T/raw.py
-cat >"$RAW" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b'\n')
-s.settimeout(10)
-b = b''
-while not b.endswith(b'\n'):
-    d = s.recv(65536)
-    if not d:
-        break
-    b += d
-sys.stdout.write(b.decode())
-EOF
+cp "$TESTS_DIR/sockreq.py" "$RAW" # where the member may read it
+chmod 644 "$RAW"
 # a python3 the member may run (root's may live under /root)
 PYM=
 for p in /usr/bin/python3 /usr/local/bin/python3; do
