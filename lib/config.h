@@ -82,13 +82,19 @@ struct dep {
 	struct pos pos;
 };
 
+#define HC_MAX_EXPECT 16   /* codes in healthcheck.expect_status */
+
 struct healthcheck {
 	enum hc_kind kind;
 	char *http;          /* URL (may hold ${PORT}) */
 	char *tcp;           /* host:port */
 	struct command exec;
 	int64_t interval_ms, timeout_ms, start_period_ms;
-	int retries;
+	int64_t start_interval_ms; /* probe period during start_period (default: interval_ms) */
+	int retries;         /* consecutive failures before unhealthy */
+	int success_threshold; /* consecutive successes before healthy again (default 1) */
+	int expect_status[HC_MAX_EXPECT]; /* http: healthy codes; nexpect 0 = 200-399 */
+	int nexpect;
 	int restart;         /* bool */
 	struct pos pos;
 };
@@ -132,6 +138,7 @@ struct service {
 	struct dep *deps;
 	int ndeps;
 	struct healthcheck health;   /* kind HC_NONE when unset */
+	int64_t watchdog_ms;         /* systemd's WatchdogSec: WATCHDOG=1 at least this often; 0 = none */
 	enum ready_mode ready;
 	struct pos ready_pos;
 	int ready_fd;

@@ -1195,11 +1195,11 @@ _Static_assert(sizeof(struct command) == 32, "struct command changed: update cmp
 _Static_assert(sizeof(struct cron) == 24, "struct cron changed: update cmp_cron() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct notify_cfg) == 32, "struct notify_cfg changed: update cmp_notify() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct dep) == 32, "struct dep changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct healthcheck) == 104, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 48, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 64, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 768, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 856, "struct service changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct config) == 232, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
@@ -1400,7 +1400,12 @@ static void cmp_health(struct cmp *c, const struct healthcheck *x, const struct 
 	CI(interval_ms);
 	CI(timeout_ms);
 	CI(start_period_ms);
+	CI(start_interval_ms);
 	CI(retries);
+	CI(success_threshold);
+	CI(nexpect);
+	for (int k = 0; k < HC_MAX_EXPECT; k++)
+		CI(expect_status[k]);
 	CI(restart);
 	CP(pos);
 }
@@ -1483,6 +1488,7 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	}
 	CNEST(cmp_health, "health", &x->health, &y->health);
 	CI(ready);
+	CI(watchdog_ms);
 	CP(ready_pos);
 	CI(ready_fd);
 	CNEST(cmp_limits, "limits", &x->limits, &y->limits);
