@@ -65,6 +65,7 @@ struct loader {
 	uint64_t *hash;            /* of the service being converted, or NULL */
 	const char *instance_var;  /* set by lookup() when a field names ${PORT} &c. */
 	int unmuted;               /* report at muted nodes too (rules between keys) */
+	int in_defaults;           /* converting the `defaults` map itself */
 	struct strmap exec_cache;  /* program path -> result of the PATH check */
 };
 
@@ -483,20 +484,84 @@ static int conv_notify(struct loader *L, const struct ynode *n, const struct kp 
 	return 0;
 }
 
-static int conv_health(struct loader *L, const struct ynode *n, const struct kp *k, struct healthcheck *h)
+/* The text of a value holding ${PORT}, ${MLS_INSTANCE} or ${MLS_SERVICE}
+ * (known only per instance) with each of them replaced by "1", and "$$" by
+ * "$", so that its shape can be checked at load time. -1 when it does not
+ * fit in out. */
+static int instance_standin(const char *in, char *out, size_t sz)
+{
+	size_t n = 0;
+	while (*in) {
+		if (n + 2 > sz)
+			return -1;
+		if (in[0] == '$' && in[1] == '$') {
+			out[n++] = '$';
+			in += 2;
+		} else if (in[0] == '$' && in[1] == '{') {
+			int depth = 0;
+			in++;
+			do { /* to the matching '}' (defaults may nest) */
+				depth += *in == '{';
+				depth -= *in == '}';
+				in++;
+			} while (*in && depth > 0);
+			out[n++] = '1';
+		} else {
+			out[n++] = *in++;
+		}
+	}
+	out[n] = 0;
+	return 0;
+}
+
+/* expect_status: one status code or a list of at most HC_MAX_EXPECT */
+static int conv_expect(struct loader *L, const struct ynode *v, const struct kp *k, struct healthcheck *h)
+{
+	h->nexpect = 0;
+	if (v->type == Y_NULL)
+		return 0;
+	if (v->type == Y_MAP)
+		return err(L, v, k, "expected a status code or a list of status codes (100-599), got a mapping");
+	if (v->type == Y_SEQ && v->n == 0)
+		return err(L, v, k, "an empty list (leave expect_status out for any of 200-399)");
+	if (v->type == Y_SEQ && v->n > HC_MAX_EXPECT)
+		return err(L, v->kids[HC_MAX_EXPECT], KPI(k, HC_MAX_EXPECT), "more than %d status codes", HC_MAX_EXPECT);
+	int cnt = v->type == Y_SEQ ? v->n : 1, rc = 0;
+	for (int i = 0; i < cnt; i++) {
+		const struct ynode *it = v->type == Y_SEQ ? v->kids[i] : v;
+		const struct kp *ik = v->type == Y_SEQ ? KPI(k, i) : k;
+		int code = 0;
+		if (it->type != Y_SCALAR)
+			rc = err(L, it, ik, "expected a status code (100-599), got %s", tname(it));
+		else if (get_int32(L, it, ik, 100, 599, &code))
+			rc = -1;
+		else
+			h->expect_status[h->nexpect++] = code;
+	}
+	return rc;
+}
+
+/* healthcheck: in `defaults` (in_defaults) it may hold the timing keys
+ * alone, as a template; a service that gets such a map from defaults only
+ * (its nodes muted) has no health check, silently */
+static int conv_health(struct loader *L, const struct ynode *n, const struct kp *k, struct healthcheck *h,
+		       int in_defaults)
 {
 	static const char *const keys[] = {
-		"http", "tcp", "exec", "interval", "timeout", "retries", "start_period", "restart", NULL
+		"http", "tcp", "exec", "interval", "timeout", "retries", "start_period", "start_interval",
+		"success_threshold", "expect_status", "restart", NULL
 	};
 	if (n->type == Y_NULL)
 		return 0;
 	if (check_keys(L, n, k, keys, 0))
 		return -1;
 	h->pos = (struct pos){ fname(L, n), n->line, n->col };
-	const struct ynode *first = NULL;
+	const struct ynode *first = NULL, *expect = NULL, *start_interval = NULL;
 	FOR_KEYS(n, key, v) {
 		const struct kp *kk = KP(k, key->s);
 		if (IS(key, "http") || IS(key, "tcp") || IS(key, "exec")) {
+			if (v->type == Y_NULL)
+				continue; /* reset (e.g. a kind from defaults) */
 			if (first) {
 				err(L, key, k, "'%s' and '%s' are mutually exclusive: a health check has exactly one of http, tcp, exec",
 				    first->s, key->s);
@@ -511,23 +576,15 @@ static int conv_health(struct loader *L, const struct ynode *n, const struct kp 
 			char chk[2048], host[256];
 			int https, port;
 			/* ${PORT} &c. are only known per instance: check the shape with a stand-in */
-			snprintf(chk, sizeof chk, "%s", h->http);
-			for (char *p; (p = strstr(chk, "${")) != NULL;) {
-				char *e = strchr(p, '}');
-				if (!e)
-					break;
-				memmove(p + 1, e + 1, strlen(e + 1) + 1);
-				*p = '1';
-			}
-			if (parse_url(chk, &https, host, sizeof host, &port))
-				err(L, v, kk, "bad URL '%s' (expected http://HOST[:PORT]/PATH)", h->http);
+			if (instance_standin(h->http, chk, sizeof chk) || parse_url(chk, &https, host, sizeof host, &port))
+				err(L, v, kk, "bad URL '%s' (expected http:// or https://HOST[:PORT]/PATH)", h->http);
 		} else if (IS(key, "tcp")) {
 			h->kind = HC_TCP;
 			if (get_str(L, v, kk, 1, &h->tcp) || !h->tcp)
 				continue;
-			char host[256];
+			char chk[2048], host[256];
 			int port;
-			if (!strstr(h->tcp, "${") && parse_hostport(h->tcp, host, sizeof host, &port))
+			if (instance_standin(h->tcp, chk, sizeof chk) || parse_hostport(chk, host, sizeof host, &port))
 				err(L, v, kk, "bad address '%s' (expected HOST:PORT)", h->tcp);
 		} else if (IS(key, "exec")) {
 			h->kind = HC_EXEC;
@@ -540,14 +597,37 @@ static int conv_health(struct loader *L, const struct ynode *n, const struct kp 
 				err(L, v, kk, "must be more than 0");
 		} else if (IS(key, "start_period")) {
 			get_dur(L, v, kk, &h->start_period_ms);
+		} else if (IS(key, "start_interval")) {
+			if (v->type == Y_NULL)
+				continue;
+			start_interval = v;
+			if (!get_dur(L, v, kk, &h->start_interval_ms) && h->start_interval_ms <= 0)
+				err(L, v, kk, "must be more than 0");
 		} else if (IS(key, "retries")) {
 			get_int32(L, v, kk, 1, 1000, &h->retries);
+		} else if (IS(key, "success_threshold")) {
+			get_int32(L, v, kk, 1, 1000, &h->success_threshold);
+		} else if (IS(key, "expect_status")) {
+			if (v->type != Y_NULL)
+				expect = key;
+			conv_expect(L, v, kk, h);
 		} else if (IS(key, "restart")) {
 			get_bool(L, v, kk, &h->restart);
 		}
 	}
+	if (!start_interval)
+		h->start_interval_ms = h->interval_ms;
 	if (h->kind == HC_NONE)
-		return err(L, n, k, "a health check needs one of http, tcp, exec");
+		return in_defaults ? 0 : err(L, n, k, "a health check needs one of http, tcp, exec");
+	if (expect && h->kind != HC_HTTP) {
+		/* a rule between two keys: said here unless both came from defaults
+		 * (then it was said once, under defaults) */
+		int was = L->unmuted;
+		L->unmuted = !(expect->muted && first->muted);
+		err(L, expect, KP(k, "expect_status"), "applies only to an http check, not to '%s'", first->s);
+		L->unmuted = was;
+		h->nexpect = 0;
+	}
 	return 0;
 }
 
@@ -588,11 +668,8 @@ static int conv_depends(struct loader *L, const struct ynode *n, const struct kp
 		if (v->type == Y_MAP) {
 			check_keys(L, v, kk, keys, 0);
 			const struct ynode *c = ymap_get(v, "condition");
-			if (c) {
+			if (c)
 				get_enum(L, c, KP(kk, "condition"), dep_conds, &cond);
-				if (cond == DEP_HEALTHY)
-					unsupported(L, c, KP(kk, "condition"), "service_healthy", NULL);
-			}
 			const struct ynode *r = ymap_get(v, "restart"), *q = ymap_get(v, "required");
 			if (r)
 				err(L, r, KP(kk, "restart"), "is a docker compose option mls does not have");
@@ -755,7 +832,7 @@ static const char *const service_keys[] = {
 	"restart", "restart_backoff", "restart_limit", "stop_signal", "stop_grace_period",
 	"depends_on", "healthcheck", "ready", "ready_fd", "limits", "nice", "profiles",
 	"watch", "git", "critical", "hooks", "notify", "log", "tags", "schedule",
-	"timeout", "runs", NULL
+	"timeout", "runs", "watchdog", NULL
 };
 
 static void service_defaults(struct service *s)
@@ -775,7 +852,9 @@ static void service_defaults(struct service *s)
 	s->ready_fd = 3;
 	s->health.interval_ms = 5000;
 	s->health.timeout_ms = 1000;
+	s->health.start_interval_ms = 5000; /* = interval unless set */
 	s->health.retries = 3;
+	s->health.success_threshold = 1;
 	s->health.restart = 1;
 	s->limits.memory = s->limits.pids = s->limits.nofile = s->limits.core = -1;
 	s->limits.cpu = -1;
@@ -823,8 +902,12 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 	s->name = namenode ? (char *)namenode->s : "defaults";
 	s->pos = namenode ? (struct pos){ fname(L, namenode), namenode->line, namenode->col }
 			  : (struct pos){ fname(L, n), n->line, n->col };
-	if (!namenode)
-		return conv_fields(L, k, n, s);
+	if (!namenode) {
+		L->in_defaults = 1;
+		conv_fields(L, k, n, s);
+		L->in_defaults = 0;
+		return 0;
+	}
 	if (!name_ok(s->name))
 		err(L, namenode, k0, "bad service name '%s' (use a-z, 0-9, '_' and '-', starting with a letter or digit, at most 63)",
 		    s->name);
@@ -1027,15 +1110,14 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 		} else if (IS(key, "depends_on")) {
 			conv_depends(L, v, kk, s);
 		} else if (IS(key, "healthcheck")) {
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, NULL);
-			conv_health(L, v, kk, &s->health);
+			conv_health(L, v, kk, &s->health, L->in_defaults);
+		} else if (IS(key, "watchdog")) {
+			get_dur(L, v, kk, &s->watchdog_ms); /* 0: none */
 		} else if (IS(key, "ready")) {
 			static const char *const names[] = { "none", "notify", "healthy", NULL };
 			int r = s->ready;
 			s->ready_pos = (struct pos){ fname(L, v), v->line, v->col };
-			if (!get_enum(L, v, kk, names, &r) && r == READY_HEALTHY)
-				unsupported(L, v, kk, "healthy", NULL);
+			get_enum(L, v, kk, names, &r);
 			s->ready = r;
 		} else if (IS(key, "ready_fd")) {
 			get_int32(L, v, kk, 3, 1023, &s->ready_fd);
@@ -1115,14 +1197,21 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 		else if (s->restart == RESTART_ALWAYS)
 			err(L, restart, KP(k, "restart"), "'restart: always' is not allowed for a job ('%s'); use on-failure or no",
 			    s->schedule ? "schedule" : "runs");
-		if (s->ready == READY_NOTIFY)
-			err(L, ymap_get(n, "ready"), KP(k, "ready"), "a job ('%s') has no readiness; remove 'ready'",
-			    s->schedule ? "schedule" : "runs");
-	} else if (timeout) {
-		err(L, timeout, KP(k, "timeout"), "'timeout' applies only to jobs (with 'schedule' or 'runs'); a service uses stop_grace_period");
+		const char *why = s->schedule ? "schedule" : "runs";
+		if (s->ready != READY_NONE)
+			err(L, ymap_get(n, "ready"), KP(k, "ready"), "a job ('%s') has no readiness; remove 'ready'", why);
+		if (s->health.kind != HC_NONE)
+			err(L, ymap_get(n, "healthcheck"), KP(k, "healthcheck"),
+			    "a job ('%s') has no health check: it is not a long-running service; remove 'healthcheck'", why);
+		if (s->watchdog_ms > 0)
+			err(L, ymap_get(n, "watchdog"), KP(k, "watchdog"),
+			    "a job ('%s') has no watchdog: it is not a long-running service (use 'timeout' to bound a run)", why);
+	} else {
+		if (timeout)
+			err(L, timeout, KP(k, "timeout"), "'timeout' applies only to jobs (with 'schedule' or 'runs'); a service uses stop_grace_period");
+		if (s->ready == READY_HEALTHY && s->health.kind == HC_NONE)
+			err(L, ymap_get(n, "ready"), KP(k, "ready"), "'ready: healthy' needs a 'healthcheck'");
 	}
-	if (s->ready == READY_HEALTHY && s->health.kind == HC_NONE)
-		err(L, ymap_get(n, "ready"), KP(k, "ready"), "'ready: healthy' needs a 'healthcheck'");
 	if (s->port > 0 && s->port + s->replicas - 1 > 65535)
 		err(L, port, KP(k, "port"), "ports %d to %d: past 65535", s->port, s->port + s->replicas - 1);
 	return 0;
@@ -1192,6 +1281,12 @@ static void check_deps(struct loader *L)
 				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "a service cannot depend on itself");
 			else if (s->active && !t->active)
 				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "'%s' is not enabled by the active profiles", d->name);
+			else if (d->cond == DEP_HEALTHY && t->is_job)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "'%s' is a job: it has no health check, so service_healthy "
+				      "would wait forever (use service_completed_successfully)", d->name);
+			else if (d->cond == DEP_HEALTHY && t->health.kind == HC_NONE)
+				sdiag(L, DIAG_ERROR, &d->pos, s, "depends_on", "'%s' has no healthcheck, so service_healthy would wait forever "
+				      "(give '%s' a healthcheck, or use service_started)", d->name, d->name);
 			else if (d->cond == DEP_COMPLETED && !t->is_job && t->restart == RESTART_ALWAYS)
 				sdiag(L, DIAG_WARNING, &d->pos, s, "depends_on", "'%s' has restart: always, so it never completes; "
 				      "service_completed_successfully would wait forever", d->name);

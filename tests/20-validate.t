@@ -291,8 +291,8 @@ is "$RC" 1 "--format github, bad config: exit 1"
 is "$OUT" "::error file=bad/depends-unknown.yaml,line=4,col=18::services.web.depends_on: unknown service 'databse' (did you mean 'database'?)
 ::error file=bad/depends-unknown.yaml,line=4,col=27::services.web.depends_on: unknown service 'redis'" \
 	"--format github: one ::error workflow command per finding, on stdout"
-run_in "$V" mlsv --format github bad/two-healthchecks.yaml
-like "$OUT" "^::warning file=bad/two-healthchecks\.yaml,line=4,col=5::services\.web\.healthcheck: " \
+run_in "$V" mlsv --format github warn/later-features.yaml
+like "$OUT" "^::warning file=warn/later-features\.yaml,line=4,col=1::servers_dir: not supported yet" \
 	"--format github: warnings as ::warning"
 run_in "$V" mlsv --format github warn/empty.yaml
 is "$OUT" "::warning file=warn/empty.yaml::no services defined" "--format github: no line or col when there is none"
@@ -376,37 +376,37 @@ services:
 EOF
 base_errs="base.yaml:4:15: error: services.web.replicas: expected an integer from 1 to 1000, got '0'
 base.yaml:5:22: error: services.web.depends_on: unknown service 'cache'"
-hc_warn="base.yaml:6:5: warning: services.web.healthcheck: not supported yet by mls supervise"
 
 run_in "$T" mlsv -c base.yaml
 check_case "-c base.yaml alone: its errors" 1 "$base_errs
-$hc_warn
-2 errors, 1 warning"
+2 errors, 0 warnings"
 run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml
 check_case "-c base -c fix-scalar -c fix-list: a later scalar overrides, a later list replaces: valid" 0 \
-	"$hc_warn
-0 errors, 1 warning"
+	"0 errors, 0 warnings"
 run_in "$T" mlsv -c base.yaml --config fix-scalar.yaml --config=new-service.yaml
 check_case "-c base --config fix-scalar --config=new-service: services maps merge (cache now exists)" 0 \
-	"$hc_warn
-0 errors, 1 warning"
+	"0 errors, 0 warnings"
 run_in "$T" mlsv -c fix-scalar.yaml -c base.yaml -c fix-list.yaml
 check_case "order matters: base after fix-scalar overrides the fix back" 1 \
 	"base.yaml:4:15: error: services.web.replicas: expected an integer from 1 to 1000, got '0'
-$hc_warn
-1 error, 1 warning"
+1 error, 0 warnings"
 run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml -c add-tcp.yaml
 check_case "maps merge: healthcheck {http} + {tcp} holds both, an error" 1 \
-	"add-tcp.yaml:3:5: warning: services.web.healthcheck: not supported yet by mls supervise
-add-tcp.yaml:3:19: error: services.web.healthcheck: 'http' and 'tcp' are mutually exclusive: a health check has exactly one of http, tcp, exec
-1 error, 1 warning"
+	"add-tcp.yaml:3:19: error: services.web.healthcheck: 'http' and 'tcp' are mutually exclusive: a health check has exactly one of http, tcp, exec
+1 error, 0 warnings"
+cat >"$T/reset-http.yaml" <<'EOF'
+services:
+  web:
+    healthcheck: {http: ~, tcp: "127.0.0.1:8080"}
+EOF
+run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml -c reset-http.yaml
+check_case "maps merge: http: ~ resets the earlier kind, so tcp replaces it: valid" 0 "0 errors, 0 warnings"
 run_in "$T" mlsv -c fix-scalar.yaml
 check_case "-c of a partial file alone: the service has no command" 1 \
 	"fix-scalar.yaml:2:3: error: services.web: missing 'command'
 1 error, 0 warnings"
 run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml dir/a.yaml
-check_case "-c files and a FILE: two configs" 0 "$hc_warn
-0 errors, 1 warning"
+check_case "-c files and a FILE: two configs" 0 "0 errors, 0 warnings"
 
 # ---- scale: 1,000 services, and more findings than are kept ----
 

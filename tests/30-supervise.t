@@ -773,17 +773,15 @@ state_dir: $T/h/state
 services:
   web:
     command: ["sleep", "1000"]
-    healthcheck: {tcp: "127.0.0.1:1"}
-    ready: healthy
+    watch: ["*.py"]
   db:
     command: ["sleep", "1000"]
-    depends_on: {web: {condition: service_healthy}}
+    notify: {url: "https://hooks.example/db"}
 EOF
 run timeout 10 "$MLS" supervise -c "$T/h/later.yaml"
-is "$RC" 1 "healthcheck, ready: healthy, service_healthy: refused (exit 1)"
-like "$ERR" "services\.web\.healthcheck: not supported yet" "... healthcheck named"
-like "$ERR" "services\.web\.ready: 'healthy' is not supported yet" "... ready: healthy named"
-like "$ERR" "service_healthy' is not supported yet" "... service_healthy named"
+is "$RC" 1 "watch, notify: refused (exit 1)"
+like "$ERR" "services\.web\.watch: not supported yet" "... watch named"
+like "$ERR" "services\.db\.notify: not supported yet" "... notify named"
 
 cat >"$T/h/bad.yaml" <<EOF
 state_dir: $T/h/state

@@ -145,7 +145,9 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "servics: {}\n", 1, 1, "unknown key 'servics' (did you mean 'services'?)", 1, 1, "servics" },
 	{ __LINE__, SVC "    comand: x\n", 1, 0, "services.web: unknown key 'comand' (did you mean 'command'?)", 4, 5, "services.web.comand" },
 	{ __LINE__, SVC "    image: nginx\n", 1, 0, "services.web: unknown key 'image'", 4, 5, "services.web.image" },
-	{ __LINE__, SVC "    healthcheck: {exec: x, intervl: 1s}\n", 1, 1, "services.web.healthcheck: unknown key 'intervl' (did you mean 'interval'?)", 4, 28, "services.web.healthcheck.intervl" },
+	{ __LINE__, SVC "    healthcheck: {exec: x, intervl: 1s}\n", 1, 0, "services.web.healthcheck: unknown key 'intervl' (did you mean 'interval'?)", 4, 28, "services.web.healthcheck.intervl" },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_intervl: 1s}\n", 1, 0, "unknown key 'start_intervl' (did you mean 'start_interval'?)", 4, 28, "services.web.healthcheck.start_intervl" },
+	{ __LINE__, SVC "    watchdg: 5s\n", 1, 0, "services.web: unknown key 'watchdg' (did you mean 'watchdog'?)", 4, 5, "services.web.watchdg" },
 
 	/* types */
 	{ __LINE__, "services: [web]\n", 1, 0, "services: expected a mapping of service names, got a list", 1, 11, "services" },
@@ -226,10 +228,17 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    schedule: \"0 12 * jan-mar mon-fri\"\n", 0, 0, NULL, 0, 0, NULL },
 
 	/* URLs and addresses */
-	{ __LINE__, SVC "    healthcheck: {http: \"localhost:80/\"}\n", 1, 1, "bad URL 'localhost:80/' (expected http://HOST[:PORT]/PATH)", 4, 25, "services.web.healthcheck.http" },
-	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"http://127.0.0.1:${PORT}/h\"}\n", 0, 1, "services.web.healthcheck: not supported yet by mls supervise", 5, 5, "services.web.healthcheck" },
-	{ __LINE__, SVC "    healthcheck: {tcp: \"localhost\"}\n", 1, 1, "bad address 'localhost' (expected HOST:PORT)", 4, 24, NULL },
-	{ __LINE__, SVC "    healthcheck: {tcp: \"[::1]:80\"}\n", 0, 1, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"localhost:80/\"}\n", 1, 0, "bad URL 'localhost:80/' (expected http:// or https://HOST[:PORT]/PATH)", 4, 25, "services.web.healthcheck.http" },
+	{ __LINE__, SVC "    healthcheck: {http: \"ftp://127.0.0.1/\"}\n", 1, 0, "bad URL 'ftp://127.0.0.1/'", 4, 25, "services.web.healthcheck.http" },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"http://127.0.0.1:${PORT}/h\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"https://${MLS_SERVICE}-${MLS_INSTANCE}.local:${PORT}/h?x=$$1\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {http: \"http://127.0.0.1:${PORT}x/h\"}\n", 1, 0, "bad URL 'http://127.0.0.1:${PORT}x/h'", 5, 25, NULL },
+	{ __LINE__, SVC "    healthcheck: {tcp: \"localhost\"}\n", 1, 0, "bad address 'localhost' (expected HOST:PORT)", 4, 24, NULL },
+	{ __LINE__, SVC "    healthcheck: {tcp: \"[::1]:80\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {tcp: \"127.0.0.1:${PORT}\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    port: auto\n    healthcheck: {tcp: \"localhost${PORT}\"}\n", 1, 0, "services.web.healthcheck.tcp: bad address 'localhost${PORT}' (expected HOST:PORT)", 5, 24, "services.web.healthcheck.tcp" },
+	/* $$ is a literal '$': "127.0.0.1:${PORT}" as written is no address */
+	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:$${PORT}\"}\n", 1, 0, "bad address '127.0.0.1:$${PORT}'", 4, 24, NULL },
 	{ __LINE__, "notify: {url: \"ftp://x/\"}\n" SVC, 1, 1, "notify.url: bad URL 'ftp://x/'", 1, 15, "notify.url" },
 	{ __LINE__, "http: {listen: \"9000\"}\n" SVC, 1, 1, "bad address '9000' (expected HOST:PORT, e.g. 127.0.0.1:9000)", 1, 16, "http.listen" },
 	{ __LINE__, "http: {listen: \"0.0.0.0:9000\"}\n" SVC, 1, 1, "'0.0.0.0:9000' is not on loopback: set http.token or http.token_file", 1, 16, "http.listen" },
@@ -243,16 +252,66 @@ static const struct dcase dcases[] = {
 
 	/* mutually exclusive keys, jobs */
 	{ __LINE__, SVC "    schedule: \"@hourly\"\n    replicas: 2\n", 1, 0, "'replicas' greater than 1 and 'schedule' are mutually exclusive", 5, 15, "services.web.replicas" },
-	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", exec: x}\n", 1, 1, "'http' and 'exec' are mutually exclusive", 4, 38, "services.web.healthcheck" },
-	{ __LINE__, SVC "    healthcheck: {interval: 1s}\n", 1, 1, "a health check needs one of http, tcp, exec", 4, 18, "services.web.healthcheck" },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", exec: x}\n", 1, 0, "'http' and 'exec' are mutually exclusive", 4, 38, "services.web.healthcheck" },
+	{ __LINE__, SVC "    healthcheck: {interval: 1s}\n", 1, 0, "a health check needs one of http, tcp, exec", 4, 18, "services.web.healthcheck" },
 	{ __LINE__, SVC "    runs: 1\n    restart: always\n", 1, 0, "'restart: always' is not allowed for a job ('runs'); use on-failure or no", 5, 14, "services.web.restart" },
 	{ __LINE__, SVC "    schedule: \"@daily\"\n    restart: always\n", 1, 0, "not allowed for a job ('schedule')", 5, 14, NULL },
 	{ __LINE__, SVC "    schedule: \"@daily\"\n    runs: 1\n", 1, 0, "'runs' and 'schedule' are mutually exclusive", 5, 11, "services.web.runs" },
 	{ __LINE__, SVC "    timeout: 5s\n", 1, 0, "'timeout' applies only to jobs (with 'schedule' or 'runs')", 4, 14, "services.web.timeout" },
 	{ __LINE__, SVC "    runs: 1\n    timeout: 0s\n", 1, 0, "services.web.timeout: must be more than 0", 5, 14, NULL },
 	{ __LINE__, SVC "    runs: 1\n    ready: notify\n", 1, 0, "a job ('runs') has no readiness; remove 'ready'", 5, 12, "services.web.ready" },
-	{ __LINE__, SVC "    ready: healthy\n", 1, 1, "'ready: healthy' needs a 'healthcheck'", 4, 12, "services.web.ready" },
+	{ __LINE__, SVC "    ready: healthy\n", 1, 0, "'ready: healthy' needs a 'healthcheck'", 4, 12, "services.web.ready" },
 	{ __LINE__, "defaults: {restart: always}\n" SVC "    runs: 1\n", 0, 0, NULL, 0, 0, NULL },
+
+	/* health checks: the keys' ranges */
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_interval: 0s}\n", 1, 0, "services.web.healthcheck.start_interval: must be more than 0", 4, 44, "services.web.healthcheck.start_interval" },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_interval: 5}\n", 1, 0, "bad duration '5'", 4, 44, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, interval: 0s}\n", 1, 0, "services.web.healthcheck.interval: must be more than 0", 4, 38, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, timeout: 0}\n", 1, 0, "services.web.healthcheck.timeout: must be more than 0", 4, 37, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, retries: 0}\n", 1, 0, "services.web.healthcheck.retries: expected an integer from 1 to 1000, got '0'", 4, 37, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_period: -1s}\n", 1, 0, "services.web.healthcheck.start_period: bad duration '-1s'", 4, 42, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, success_threshold: 0}\n", 1, 0, "services.web.healthcheck.success_threshold: expected an integer from 1 to 1000, got '0'", 4, 47, "services.web.healthcheck.success_threshold" },
+	{ __LINE__, SVC "    healthcheck: {exec: x, success_threshold: 1001}\n", 1, 0, "expected an integer from 1 to 1000, got '1001'", 4, 47, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, success_threshold: 1000}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    healthcheck: {exec: x, restart: no}\n", 1, 0, "services.web.healthcheck.restart: expected true or false, got 'no'", 4, 37, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: 99}\n", 1, 0, "services.web.healthcheck.expect_status: expected an integer from 100 to 599, got '99'", 4, 53, "services.web.healthcheck.expect_status" },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: 600}\n", 1, 0, "expected an integer from 100 to 599, got '600'", 4, 53, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, 6000]}\n", 1, 0, "services.web.healthcheck.expect_status[1]: expected an integer from 100 to 599, got '6000'", 4, 59, "services.web.healthcheck.expect_status[1]" },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, [301]]}\n", 1, 0, "expect_status[1]: expected a status code (100-599), got a list", 4, 59, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: []}\n", 1, 0, "services.web.healthcheck.expect_status: an empty list (leave expect_status out for any of 200-399)", 4, 53, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: {ok: 200}}\n", 1, 0, "expected a status code or a list of status codes (100-599), got a mapping", 4, 53, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 307]}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 307, 308]}\n",
+	  1, 0, "services.web.healthcheck.expect_status[16]: more than 16 status codes", 4, 134, "services.web.healthcheck.expect_status[16]" },
+	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:1\", expect_status: 200}\n", 1, 0, "services.web.healthcheck.expect_status: applies only to an http check, not to 'tcp'", 4, 39, "services.web.healthcheck.expect_status" },
+	{ __LINE__, SVC "    healthcheck: {expect_status: [204], exec: x}\n", 1, 0, "expect_status: applies only to an http check, not to 'exec'", 4, 19, NULL },
+	/* ... in defaults: a template without a kind is fine; a rule between
+	 * defaults and the service is the service's; within defaults, once */
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s, expect_status: 204}}\n" SVC "  api: {command: x, healthcheck: {http: \"http://a/\"}}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s}}\n" SVC "    healthcheck: {retries: 2}\n", 1, 0, "services.web.healthcheck: a health check needs one of http, tcp, exec", 5, 18, NULL },
+	{ __LINE__, "defaults: {healthcheck: {expect_status: 204}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\"}\n", 1, 0,
+	  "services.web.healthcheck.expect_status: applies only to an http check, not to 'tcp'", 1, 26, "services.web.healthcheck.expect_status" },
+	{ __LINE__, "defaults: {healthcheck: {tcp: \"127.0.0.1:1\", expect_status: 204}}\n" SVC "  api: {command: x}\n", 1, 0,
+	  "defaults.healthcheck.expect_status: applies only to an http check, not to 'tcp'", 1, 46, "defaults.healthcheck.expect_status" },
+	{ __LINE__, "defaults: {healthcheck: {http: \"http://a/\"}}\n" SVC "    healthcheck: {http: ~, tcp: \"127.0.0.1:1\"}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "defaults: {healthcheck: {http: \"http://a/\"}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\"}\n", 1, 0, "'http' and 'tcp' are mutually exclusive", 5, 19, NULL },
+
+	/* ready: healthy, healthcheck and watchdog with jobs */
+	{ __LINE__, SVC "    ready: healthy\n    healthcheck: {exec: x}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    runs: 1\n    ready: healthy\n", 1, 0, "services.web.ready: a job ('runs') has no readiness; remove 'ready'", 5, 12, "services.web.ready" },
+	{ __LINE__, SVC "    runs: 1\n    healthcheck: {exec: x}\n", 1, 0,
+	  "services.web.healthcheck: a job ('runs') has no health check: it is not a long-running service; remove 'healthcheck'", 5, 18, "services.web.healthcheck" },
+	{ __LINE__, SVC "    schedule: \"@daily\"\n    healthcheck: {exec: x}\n", 1, 0, "a job ('schedule') has no health check", 5, 18, NULL },
+	{ __LINE__, "defaults: {healthcheck: {exec: x}}\n" SVC "  job: {command: x, runs: 1}\n", 1, 0,
+	  "services.job.healthcheck: a job ('runs') has no health check", 1, 25, "services.job.healthcheck" },
+	{ __LINE__, "defaults: {healthcheck: {interval: 2s}}\n" SVC "  job: {command: x, runs: 1}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    watchdog: 30s\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    watchdog: 0\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    watchdog: 30\n", 1, 0, "services.web.watchdog: bad duration '30' (use e.g. 250ms, 5s, 2m, 1h30m)", 4, 15, "services.web.watchdog" },
+	{ __LINE__, SVC "    watchdog: -1s\n", 1, 0, "bad duration '-1s'", 4, 15, NULL },
+	{ __LINE__, SVC "    schedule: \"@daily\"\n    watchdog: 1m\n", 1, 0,
+	  "services.web.watchdog: a job ('schedule') has no watchdog: it is not a long-running service (use 'timeout' to bound a run)", 5, 15, "services.web.watchdog" },
+	{ __LINE__, SVC "    runs: 2\n    watchdog: 0s\n", 0, 0, NULL, 0, 0, NULL },
 
 	/* dependencies */
 	{ __LINE__, SVC "    depends_on: [db]\n", 1, 0, "services.web.depends_on: unknown service 'db'", 4, 18, "services.web.depends_on" },
@@ -263,7 +322,12 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "services:\n  a: {command: x, depends_on: [b]}\n  b: {command: x, depends_on: [a]}\n",
 	  1, 0, "dependency cycle: a -> b -> a", 3, 32, NULL },
 	{ __LINE__, "services:\n  a: {command: x, depends_on: [b, c]}\n  b: {command: x, depends_on: [c]}\n  c: {command: x}\n", 0, 0, NULL, 0, 0, NULL },
-	{ __LINE__, SVC "    depends_on: {db: {condition: service_healthy}}\n  db: {command: x}\n", 0, 1, "services.web.depends_on.db.condition: 'service_healthy' is not supported yet by mls supervise", 4, 34, "services.web.depends_on.db.condition" },
+	{ __LINE__, SVC "    depends_on: {db: {condition: service_healthy}}\n  db: {command: x}\n", 1, 0,
+	  "services.web.depends_on: 'db' has no healthcheck, so service_healthy would wait forever (give 'db' a healthcheck, or use service_started)", 4, 18, "services.web.depends_on" },
+	{ __LINE__, SVC "    depends_on: {db: {condition: service_healthy}}\n  db: {command: x, healthcheck: {tcp: \"127.0.0.1:5432\"}}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    depends_on: {mig: {condition: service_healthy}}\n  mig: {command: x, runs: 1}\n", 1, 0,
+	  "services.web.depends_on: 'mig' is a job: it has no health check, so service_healthy would wait forever (use service_completed_successfully)", 4, 18, "services.web.depends_on" },
+	{ __LINE__, SVC "    depends_on: {db: {condition: service_helthy}}\n  db: {command: x}\n", 1, 0, "unknown value 'service_helthy' (did you mean 'service_healthy'?)", 4, 34, NULL },
 	{ __LINE__, SVC "    depends_on: {db: {condition: service_ready}}\n  db: {command: x}\n", 1, 0, "unknown value 'service_ready'", 4, 34, NULL },
 	{ __LINE__, SVC "    depends_on: {db: {restart: true}}\n  db: {command: x}\n", 1, 0, "is a docker compose option mls does not have", 4, 32, "services.web.depends_on.db.restart" },
 	{ __LINE__, SVC "    depends_on: {db: {condition: service_completed_successfully}}\n  db: {command: x}\n",
@@ -305,9 +369,9 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "services:\n  web: {command: \"run $PORT\"}\n", 0, 0, NULL, 0, 0, NULL },
 	/* where ${PORT} is named; $$ escapes the '$' */
 	{ __LINE__, SVC "    environment: [\"A=1\", \"B=${PORT}\"]\n", 1, 0, "services.web: uses ${PORT} but has no 'port'", 4, 26, "services.web" },
-	{ __LINE__, SVC "    healthcheck:\n      tcp: \"127.0.0.1:${PORT}\"\n", 1, 1, "services.web: uses ${PORT} but has no 'port'", 5, 0, "services.web" },
+	{ __LINE__, SVC "    healthcheck:\n      tcp: \"127.0.0.1:${PORT}\"\n", 1, 0, "services.web: uses ${PORT} but has no 'port'", 5, 0, "services.web" },
 	{ __LINE__, "services:\n  web: {command: \"echo $${PORT}\"}\n", 0, 0, NULL, 0, 0, NULL },
-	{ __LINE__, SVC "    environment: {A: \"$${PORT}\"}\n    healthcheck: {tcp: \"127.0.0.1:$${PORT}\"}\n", 0, 1, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    environment: {A: \"$${PORT}\"}\n    healthcheck: {http: \"http://127.0.0.1/?p=$${PORT}\"}\n", 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "services:\n  web: {command: \"echo $$${PORT}\"}\n", 1, 0, "uses ${PORT} but has no 'port'", 2, 18, NULL },
 
 	/* environment */
@@ -425,7 +489,8 @@ enum field {
 	F_HC_KIND, F_HC_INTERVAL, F_HC_TIMEOUT, F_HC_RETRIES, F_HC_START, F_HC_RESTART, F_CRITICAL,
 	F_IS_JOB, F_RUNS, F_TIMEOUT, F_ACTIVE, F_NDEPS, F_DEP0_COND, F_DEP1_COND, F_ARGC, F_SHELL,
 	F_NENV, F_LINE, F_COL, F_PORT_LINE, F_PORT_COL, F_LOG_LEVEL, F_LOG_FORMAT, F_STARTUP,
-	F_NOTIFY_EVENTS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW,
+	F_NOTIFY_EVENTS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW, F_HC_START_INTERVAL,
+	F_HC_SUCCESS, F_HC_NEXPECT, F_HC_EXPECT0, F_HC_EXPECT1, F_WATCHDOG,
 };
 
 static int64_t get_field(const struct config *c, const struct service *s, enum field f)
@@ -483,6 +548,12 @@ static int64_t get_field(const struct config *c, const struct service *s, enum f
 	case F_GIT_INTERVAL: return s->git.interval_ms;
 	case F_GIT_ROLLBACK: return s->git.rollback;
 	case F_CONTROL_ALLOW: return c->control_allow;
+	case F_HC_START_INTERVAL: return s->health.start_interval_ms;
+	case F_HC_SUCCESS: return s->health.success_threshold;
+	case F_HC_NEXPECT: return s->health.nexpect;
+	case F_HC_EXPECT0: return s->health.nexpect > 0 ? s->health.expect_status[0] : -1;
+	case F_HC_EXPECT1: return s->health.nexpect > 1 ? s->health.expect_status[1] : -1;
+	case F_WATCHDOG: return s->watchdog_ms;
 	}
 	return INT64_MIN;
 }
@@ -556,6 +627,41 @@ static const struct vcase vcases[] = {
 	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:1\", interval: 2m, timeout: 250ms, retries: 7, start_period: 1h, restart: false}\n", "web", F_HC_START, 3600000 },
 	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:1\", interval: 2m, timeout: 250ms, retries: 7, start_period: 1h, restart: false}\n", "web", F_HC_RESTART, 0 },
 	{ __LINE__, SVC "    healthcheck: {http: \"http://127.0.0.1/\"}\n", "web", F_HC_KIND, HC_HTTP },
+	{ __LINE__, SVC "    healthcheck: {exec: [\"true\"]}\n", "web", F_HC_START_INTERVAL, 5000 },
+	{ __LINE__, SVC "    healthcheck: {exec: [\"true\"]}\n", "web", F_HC_SUCCESS, 1 },
+	{ __LINE__, SVC "    healthcheck: {exec: [\"true\"]}\n", "web", F_HC_NEXPECT, 0 },
+	{ __LINE__, SVC, "web", F_HC_START_INTERVAL, 5000 },
+	{ __LINE__, SVC, "web", F_HC_SUCCESS, 1 },
+	{ __LINE__, SVC, "web", F_WATCHDOG, 0 },
+	/* start_interval: the interval unless set */
+	{ __LINE__, SVC "    healthcheck: {exec: x, interval: 2m}\n", "web", F_HC_START_INTERVAL, 120000 },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_interval: 500ms, interval: 2m}\n", "web", F_HC_START_INTERVAL, 500 },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_interval: 500ms, interval: 2m}\n", "web", F_HC_INTERVAL, 120000 },
+	{ __LINE__, SVC "    healthcheck: {exec: x, start_interval: ~, interval: 3s}\n", "web", F_HC_START_INTERVAL, 3000 },
+	{ __LINE__, SVC "    healthcheck: {exec: x, success_threshold: 3}\n", "web", F_HC_SUCCESS, 3 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: 204}\n", "web", F_HC_NEXPECT, 1 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: 204}\n", "web", F_HC_EXPECT0, 204 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, 301]}\n", "web", F_HC_NEXPECT, 2 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: [200, 301]}\n", "web", F_HC_EXPECT1, 301 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: \"503\"}\n", "web", F_HC_EXPECT0, 503 },
+	{ __LINE__, SVC "    healthcheck: {http: \"http://a/\", expect_status: ~}\n", "web", F_HC_NEXPECT, 0 },
+	/* defaults: a healthcheck map merges key by key; without a kind it is a
+	 * template that gives no service a check */
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s, start_interval: 1s, success_threshold: 2}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\"}\n", "web", F_HC_INTERVAL, 10000 },
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s, start_interval: 1s, success_threshold: 2}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\"}\n", "web", F_HC_START_INTERVAL, 1000 },
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s, start_interval: 1s, success_threshold: 2}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\"}\n", "web", F_HC_SUCCESS, 2 },
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s}}\n" SVC "    healthcheck: {tcp: \"127.0.0.1:1\", interval: 1s}\n", "web", F_HC_START_INTERVAL, 1000 },
+	{ __LINE__, "defaults: {healthcheck: {interval: 10s}}\n" SVC, "web", F_HC_KIND, HC_NONE },
+	{ __LINE__, "defaults: {healthcheck: {exec: x}}\n" SVC, "web", F_HC_KIND, HC_EXEC },
+	{ __LINE__, "defaults: {healthcheck: {http: \"http://a/\"}}\n" SVC "    healthcheck: {http: ~, tcp: \"127.0.0.1:1\"}\n", "web", F_HC_KIND, HC_TCP },
+	{ __LINE__, "defaults: {healthcheck: {exec: x}}\n" SVC "    healthcheck: ~\n", "web", F_HC_KIND, HC_NONE },
+	/* ready: healthy; watchdog */
+	{ __LINE__, SVC "    ready: healthy\n    healthcheck: {exec: x}\n", "web", F_READY, READY_HEALTHY },
+	{ __LINE__, SVC "    watchdog: 30s\n", "web", F_WATCHDOG, 30000 },
+	{ __LINE__, SVC "    watchdog: 1500ms\n", "web", F_WATCHDOG, 1500 },
+	{ __LINE__, SVC "    watchdog: 0\n", "web", F_WATCHDOG, 0 },
+	{ __LINE__, "defaults: {watchdog: 20s}\n" SVC, "web", F_WATCHDOG, 20000 },
+	{ __LINE__, "defaults: {watchdog: 20s}\n" SVC "    watchdog: ~\n", "web", F_WATCHDOG, 0 },
 
 	/* durations in ms, every form */
 	{ __LINE__, SVC "    stop_grace_period: 250ms\n", "web", F_STOP_GRACE, 250 },
@@ -1588,9 +1694,8 @@ static void compact_and_compare(struct config *a, struct config *b, const char *
 }
 
 /* config/full-reference.yaml.example: every key the loader knows, the
- * LATER ones (http, notify, servers_dir, healthcheck, git, watch,
- * limits.cpu, ready: healthy) too, accepted with warnings as validate
- * accepts them. Found through $TESTS_DIR (make test sets it) or from the
+ * LATER ones (http, notify, servers_dir, git, watch, limits.cpu) too,
+ * accepted with warnings as validate accepts them. Found through $TESTS_DIR (make test sets it) or from the
  * top of the repository. */
 static void test_compact_reference(void)
 {
@@ -1622,13 +1727,15 @@ static void test_compact_reference(void)
 		       a.control_group && a.control_allow != PROTO_PERM_GROUP_DEFAULT,
 	       __LINE__, "compact reference: the top-level keys are set (servers_dir, http.*, notify.*, include ...)");
 	tap_ok(web && web->health.kind == HC_HTTP && web->health.http && web->health.start_period_ms == 0 &&
+		       web->health.start_interval_ms == 1000 && web->health.nexpect == 2 &&
+		       web->health.expect_status[1] == 204 && web->health.success_threshold == 1 && web->watchdog_ms == 30000 &&
 		       web->git.url && web->git.branch && web->git.rollback && web->watch.n == 2 &&
 		       web->limits.cpu == 0.5 && web->limits.memory > 0 && web->limits.core == 0 &&
 		       web->notify.url && web->ready == READY_HEALTHY && web->ndeps == 2 && web->has_nice &&
 		       web->pre_start.argv && web->post_stop.argv && web->env_file.n == 1 && web->environment.n == 2 &&
 		       web->tags.n == 1 && web->user && web->working_dir && db && db->health.kind == HC_TCP &&
 		       db->health.tcp && report && report->schedule && report->is_job && migrate && migrate->runs == 1,
-	       __LINE__, "compact reference: the service keys are set (healthcheck, git, watch, limits.cpu, notify ...)");
+	       __LINE__, "compact reference: the service keys are set (healthcheck, watchdog, git, watch, limits.cpu, notify ...)");
 
 	compact_and_compare(&a, &b, "reference");
 	config_free(&a);
@@ -1661,7 +1768,8 @@ static void test_compact_more(void)
 		"services:\n"
 		"  db:\n    command: \"exec sleep 1\"\n    ready: notify\n    ready_fd: 5\n    tags: [a, b]\n"
 		"    env_file: [/dev/null]\n    stop_signal: INT\n    nice: -3\n    critical: true\n"
-		"    healthcheck: {exec: \"test -e /tmp\", interval: 2s, timeout: 500ms, retries: 7, start_period: 9s, restart: false}\n"
+		"    healthcheck: {exec: \"test -e /tmp\", interval: 2s, timeout: 500ms, retries: 7, start_period: 9s, restart: false,\n"
+		"                  start_interval: 250ms, success_threshold: 4}\n    watchdog: 2m\n"
 		"    log: {max_size: 2MiB, keep: 9}\n"
 		"  web:\n    command: [\"/bin/echo\", \"${PORT}\"]\n    replicas: 3\n    port: auto\n"
 		"    environment: {<<: *e, B: \"$$x\"}\n    depends_on: {db: {condition: service_started}}\n"
@@ -1708,6 +1816,7 @@ static void test_compact_more(void)
 	const struct service *db = config_find(&a, "db"), *dbg = config_find(&a, "dbg"),
 			     *cron = config_find(&a, "cron");
 	tap_ok(a.http.token && db && db->health.kind == HC_EXEC && db->health.exec.argv && db->health.exec.shell &&
+		       db->health.start_interval_ms == 250 && db->health.success_threshold == 4 && db->watchdog_ms == 120000 &&
 		       dbg && !dbg->active && a.nfiles == 3 && cron && cron->pos.file == a.files[1] &&
 		       dbg->pos.file == a.files[2],
 	       __LINE__, "compact more: http.token, an exec healthcheck, an inactive service, 3 files are set");
