@@ -918,11 +918,12 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 
 	s->hash = HASH_INIT;
 	hash_tree(&s->hash, n, 0);
-	/* the same without `replicas`: a reload that changes only the count
-	 * adds or removes instances instead of restarting them */
+	/* the same without `replicas` and `healthcheck`: a reload that
+	 * changes only those adds or removes instances, or checks them anew,
+	 * instead of restarting them */
 	s->hash_shape = HASH_INIT;
 	for (int i = 0; n->type == Y_MAP && i + 1 < n->n; i += 2)
-		if (strcmp(n->kids[i]->s, "replicas")) {
+		if (strcmp(n->kids[i]->s, "replicas") && strcmp(n->kids[i]->s, "healthcheck")) {
 			hash_tree(&s->hash_shape, n->kids[i], 0);
 			hash_tree(&s->hash_shape, n->kids[i + 1], 0);
 		}

@@ -161,7 +161,7 @@ struct service {
 	int is_job;                  /* schedule or runs */
 	int active;                  /* selected by the active profiles */
 	uint64_t hash;               /* of every field; equal hash = unchanged on reload */
-	uint64_t hash_shape;         /* the same without `replicas` */
+	uint64_t hash_shape;         /* the same without `replicas` and `healthcheck` */
 };
 
 struct http_cfg {

@@ -319,6 +319,15 @@ static int build_env(struct svcexec *x, const struct service *s,
 	    (iv->port[0] && env_set(&e, "PORT", 4, iv->port, strlen(iv->port),
 	    err, errsz)))
 		return -1;
+	if (s->watchdog_ms > 0) {
+		/* sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not
+		 * known before the spawn, and without it any process of the
+		 * service may ping */
+		char us[32];
+		int n = snprintf(us, sizeof us, "%lld", (long long)s->watchdog_ms * 1000);
+		if (env_set(&e, "WATCHDOG_USEC", 13, us, (size_t)n, err, errsz))
+			return -1;
+	}
 	x->envp = e.v;
 	return 0;
 }
@@ -401,4 +410,21 @@ void svcexec_free(struct svcexec *x)
 {
 	arena_free(x->mem);
 	memset(x, 0, sizeof *x);
+}
+
+char *svcexec_expand(const char *in, const struct service *s, int inst, int port, char *err, size_t errsz)
+{
+	struct inst_vars iv = { .service = s->name };
+	snprintf(iv.instance, sizeof iv.instance, "%d", inst);
+	if (port > 0)
+		snprintf(iv.port, sizeof iv.port, "%d", port);
+	struct env_error e;
+	char *out;
+	if (!strchr(in, '$'))
+		return strdup(in);
+	if (env_expand(in, inst_lookup, &iv, 0, &out, &e) < 0) {
+		snprintf(err, errsz, "%s", e.msg);
+		return NULL;
+	}
+	return out;
 }

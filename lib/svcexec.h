@@ -5,7 +5,8 @@
  * Environment = base (mls's own environ) + each env_file (read now, at
  * every start: KEY=VALUE lines, '#' comments, blank lines, optional
  * "export ", single or double quotes stripped) + `environment` + MLS_SERVICE,
- * MLS_INSTANCE (1-based) and PORT (when the service has a port). Later
+ * MLS_INSTANCE (1-based), PORT (when the service has a port) and
+ * WATCHDOG_USEC (when it has a watchdog). Later
  * entries replace earlier ones of the same name. ${PORT}, ${MLS_INSTANCE},
  * ${MLS_SERVICE} and $$ (kept by the loader) are expanded here, in the
  * command, the environment values and working_dir.
@@ -48,5 +49,10 @@ int svcexec_build_cmd(struct svcexec *x, const struct command *cmd,
 	char *err, size_t errsz);
 
 void svcexec_free(struct svcexec *x);
+
+/* One value (a health check's URL or HOST:PORT) with ${PORT},
+ * ${MLS_INSTANCE}, ${MLS_SERVICE} and $$ expanded for the instance: a
+ * malloc'd string, or NULL with a message in err. */
+char *svcexec_expand(const char *in, const struct service *s, int inst, int port, char *err, size_t errsz);
 
 #endif

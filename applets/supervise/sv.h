@@ -8,6 +8,7 @@
  *   sv_journal.c journal replay (restart counts and history across runs)
  *   sv_sched.c   the reconcile pass (dependencies, startup order,
  *                shutdown order), reaping, lookups by name and pid
+ *   sv_health.c  health checks (tcp, http, exec) probed in the loop
  *   sv_step.c    the life of an instance: inst_step(), the one transition
  *                function, and the policy (backoff, restart limit, exits)
  *   sv_child.c   processes of an instance: spawn (main, hooks), output
@@ -56,10 +57,30 @@ enum inst_timer {
 	T_KILL,    /* stop grace (or a hook's time) over: SIGKILL */
 	T_TIMEOUT, /* a job's `timeout:` reached: stop it */
 	T_JOB,     /* a `schedule:` job's next run is due */
+	T_WATCHDOG, /* no WATCHDOG=1 within `watchdog:` */
 	T__COUNT
 };
 
 enum hook_kind { HOOK_NONE, HOOK_PRE, HOOK_POST };
+
+/* The health of an instance with a healthcheck (status "health") */
+enum health { H_NONE, H_STARTING, H_HEALTHY, H_UNHEALTHY };
+
+/* Why mls stopped a process that was wanted running: its exit then
+ * counts as a failure (backoff, restart limit) */
+enum stop_cause { CAUSE_NONE, CAUSE_TIMEOUT, CAUSE_UNHEALTHY, CAUSE_WATCHDOG };
+
+#define SV_HEALTH_LOG 5     /* check results kept per instance (`health NAME`) */
+#define SV_HEALTH_MSG 4096  /* bytes of the last result's message (an exec check's output) */
+
+struct hresult {
+	int64_t time_ms;   /* wall clock */
+	int64_t dur_ms;
+	int ok;
+	char msg[160];     /* cut; the whole last one is inst.hmsg */
+};
+
+struct hprobe;
 
 /* The events of inst_step(). Each says what happened, not what to do. */
 enum inst_event {
@@ -74,6 +95,7 @@ enum inst_event {
 	EV_TIMER_KILL,
 	EV_TIMER_TIMEOUT,
 	EV_TIMER_JOB,
+	EV_TIMER_WATCHDOG,
 	EV_CTL_START,     /* `start` */
 	EV_CTL_STOP,      /* `stop` */
 	EV_RESTART,       /* `restart` (arg: why) */
@@ -82,15 +104,16 @@ enum inst_event {
 	EV_REMOVE,        /* a reload removed it (stopped later, in order) */
 	EV_TEARDOWN,      /* shutdown or removal: its dependents are down, stop it */
 	EV_HURRY,         /* second SIGTERM: SIGKILL whatever it runs */
-	EV_HEALTH_OK,     /* reserved for health checks: logged as impossible today */
-	EV_HEALTH_FAIL,
+	EV_HEALTH_OK,     /* a health check passed (arg: why = its message) */
+	EV_HEALTH_FAIL,   /* a health check failed (arg: why = what failed) */
 	EV__COUNT
 };
 
 /* Optional arguments of an event */
 struct step_arg {
 	int status;        /* EV_EXIT, EV_HOOK_EXIT: the wait status */
-	const char *why;   /* EV_WAIT, EV_RESTART: the reason shown */
+	const char *why;   /* EV_WAIT, EV_RESTART: the reason shown; EV_HEALTH_*: the message */
+	int64_t dur_ms;    /* EV_HEALTH_*: how long the check took */
 	const char *dep;   /* EV_WAIT: the dependency's name (in the config) */
 };
 
@@ -130,7 +153,16 @@ struct inst {
 	int64_t ready_id;        /* readiness pipe (ready: notify) while starting */
 	int64_t notify_id;       /* its NOTIFY_SOCKET while starting */
 	/* facts of the last run */
-	int timed_out;           /* job killed by its timeout */
+	enum stop_cause cause;   /* mls stopped it for a failure (timeout, unhealthy) */
+	/* health (sv_step.c decides, sv_health.c probes) */
+	enum health health;
+	int hfails, hoks;        /* consecutive failed / passed checks */
+	int ever_healthy;        /* in this run */
+	int unhealthy_runs;      /* runs in a row ended unhealthy, never healthy */
+	struct hresult hlog[SV_HEALTH_LOG]; /* oldest first */
+	int nhlog;
+	char *hmsg;              /* the last result's whole message (malloc'd), or NULL */
+	struct hprobe *probe;    /* the check scheduled or running (sv_health.c) */
 	int has_exit, last_code, last_sig;
 	/* counters */
 	int quick;               /* crashes in a row sooner than reset_after */
@@ -204,6 +236,7 @@ struct sv {
 	enum log_format format;
 	char **environ_base;
 	long long orig_nofile;   /* RLIMIT_NOFILE soft limit services get */
+	char *self_exe;          /* the path of this mls binary (for `mls health`), or NULL */
 	char scratch[LOG_READ_MAX];
 };
 
@@ -241,6 +274,10 @@ void sv_emit_shutdown(int hurry, const char *why);
 void sv_emit_reload(int ok, const char *added, const char *removed, const char *changed,
 	int unchanged, const char *errors);
 void sv_emit_supervisor(const char *action);      /* "start", "stop" (journal) */
+/* health: type "healthy", "unhealthy" or "health_restart", with the
+ * check's message */
+void sv_emit_health(const struct inst *i, const char *type, const char *msg);
+const char *health_name(enum health h);           /* null for H_NONE */
 /* Output lines of an instance for `logs -f` followers of its service */
 void sv_emit_output(const struct inst *i, const char *buf, size_t n);
 
@@ -266,6 +303,10 @@ int child_port(struct inst *i);
  * filled, or -1 with a message in err. */
 int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out,
 	char *err, size_t errsz);
+/* The same with the output to out_fd instead of the instance's log, and
+ * no readiness (a health check's exec) */
+int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct child *out, char *err,
+	size_t errsz);
 /* Reads a readiness fd once: 1 a line came (ready), 0 nothing yet, -1
  * closed or failed (stop listening). */
 int child_ready_line(int fd);
@@ -322,6 +363,21 @@ int64_t policy_backoff_ms(const struct service *c, int quick, double rnd); /* rn
 int policy_window_starts(const int64_t *starts, int n, int64_t now, int64_t window_ms);
 int policy_failed(int code, int sig, int timed_out);
 int policy_restarts(enum restart_policy p, int failed);
+int policy_in_start_period(const struct healthcheck *h, enum health st, int64_t up_ms);
+
+/* --------------------------------------------------------- sv_health.c */
+
+/* Makes the instance's probe match its state: scheduled while it is
+ * starting or running with a process and a healthcheck, gone otherwise
+ * (and made anew when a reload changed the check). From every reconcile
+ * pass. */
+void health_sync(struct inst *i);
+/* Frees its probe (before inst_free) */
+void health_free(struct inst *i);
+/* Is pid the process of its running exec check? Then health_exited()
+ * takes its wait status. */
+int health_owns(const struct inst *i, pid_t pid);
+void health_exited(struct inst *i, int status);
 
 /* ---------------------------------------------------------- sv_sched.c */
 

@@ -191,7 +191,22 @@ static char **env_with(char **envp, char *var)
 	return envx;
 }
 
+static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, struct child *out,
+	char *err, size_t errsz);
+
 int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out,
+	char *err, size_t errsz)
+{
+	return spawn_impl(i, cmd, with_ready, i->out_w, out, err, errsz);
+}
+
+int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct child *out, char *err,
+	size_t errsz)
+{
+	return spawn_impl(i, cmd, 0, out_fd, out, err, errsz);
+}
+
+static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, struct child *out,
 	char *err, size_t errsz)
 {
 	const struct service *c = i->svc->cfg;
@@ -206,7 +221,7 @@ int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struc
 	struct spawn_req r;
 	spawn_req_init(&r);
 	svcexec_req(&x, c, &r);
-	r.out_fd = i->out_w;
+	r.out_fd = out_fd;
 	if (SV.orig_nofile > 0)
 		r.nofile_soft = SV.orig_nofile; /* not the limit mls raised for itself */
 	int rp[2] = { -1, -1 };

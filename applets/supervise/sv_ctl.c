@@ -137,7 +137,13 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 		jb_printf(b, "\"SIG%s\"", sn ? sn : "?");
 	} else
 		jb_puts(b, "null");
-	jb_puts(b, ",\"health\":null,\"reason\":");
+	jb_puts(b, ",\"health\":");
+	jb_str(b, health_name(i->health));
+	if (i->health != H_NONE) {
+		jb_printf(b, ",\"health_failures\":%d,\"health_message\":", i->hfails);
+		jb_str(b, i->nhlog ? i->hlog[i->nhlog - 1].msg : NULL);
+	}
+	jb_puts(b, ",\"reason\":");
 	jb_str(b, i->reason[0] ? i->reason : NULL);
 	jb_puts(b, ",\"next_run\":");
 	if (c->schedule && i->next_run > 0)
@@ -461,6 +467,45 @@ static void do_history(struct ctlconn *c, int argc, char **argv)
 	send_buf(c, &b);
 }
 
+/* ------------------------------------------------------------ health */
+
+/* health NAME...: the last check results of each instance (Docker's
+ * health log) */
+static void do_health(struct ctlconn *c, int argc, char **argv)
+{
+	struct inst **t;
+	int n;
+	if (argc < 2) {
+		reply_err(c, "usage: health NAME...");
+		return;
+	}
+	if (resolve(c, argc - 1, argv + 1, 1, &t, &n) < 0)
+		return;
+	struct jbuf b = { 0 };
+	jb_puts(&b, "{\"ok\":true,\"health\":[");
+	for (int k = 0; k < n; k++) {
+		const struct inst *i = t[k];
+		jb_puts(&b, k ? ",{\"name\":" : "{\"name\":");
+		jb_str(&b, i->name);
+		jb_puts(&b, ",\"health\":");
+		jb_str(&b, health_name(i->health));
+		jb_printf(&b, ",\"failures\":%d,\"message\":", i->hfails);
+		jb_str(&b, i->hmsg);
+		jb_puts(&b, ",\"results\":[");
+		for (int r = 0; r < i->nhlog; r++) {
+			const struct hresult *h = &i->hlog[r];
+			jb_printf(&b, "%s{\"time\":%lld,\"duration_ms\":%lld,\"ok\":%s,\"message\":", r ? "," : "",
+				(long long)h->time_ms, (long long)h->dur_ms, h->ok ? "true" : "false");
+			jb_str(&b, h->msg);
+			jb_puts(&b, "}");
+		}
+		jb_puts(&b, "]}");
+	}
+	jb_puts(&b, "]}\n");
+	free(t);
+	send_buf(c, &b);
+}
+
 /* ----------------------------------------------------------- dispatch */
 
 static void do_events(struct ctlconn *c, int argc, char **argv)
@@ -534,6 +579,7 @@ static const struct ctlcmd {
 	{ "history", do_history, 0 },
 	{ "events", do_events, 0 },
 	{ "shutdown", do_shutdown, PROTO_PERM_SHUTDOWN },
+	{ "health", do_health, 0 },
 	{ "version", do_version, 0 },
 	{ "debug-clock", do_debug_clock, PROTO_PERM_DEBUG_CLOCK }, /* only with SV.test_hooks */
 };
@@ -552,7 +598,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
 		k = NULL;
 	if (!k) {
-		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, events, shutdown, version)",
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, events, shutdown, version)",
 			cmd);
 		return;
 	}

@@ -194,6 +194,25 @@ void sv_emit_reload(int ok, const char *added, const char *removed, const char *
 	jb_free(&raw);
 }
 
+const char *health_name(enum health h)
+{
+	return h == H_STARTING ? "starting" : h == H_HEALTHY ? "healthy" : h == H_UNHEALTHY ? "unhealthy" : NULL;
+}
+
+void sv_emit_health(const struct inst *i, const char *type, const char *msg)
+{
+	char text[300];
+	snprintf(text, sizeof text, "%s%s%.200s", !strcmp(type, "health_restart") ? "restarting: unhealthy" : type,
+		msg && *msg ? ": " : "", msg ? msg : "");
+	struct jbuf raw = { 0 };
+	jb_puts(&raw, ",\"message\":");
+	jb_str(&raw, msg);
+	if (!raw.oom)
+		emit(&(struct sv_event){ .type = type, .to = TO_LOG | TO_EVENTS, .i = i,
+			.level = strcmp(type, "healthy") ? LVL_WARN : LVL_INFO, .msg = text, .raw = raw.p });
+	jb_free(&raw);
+}
+
 void sv_emit_supervisor(const char *action)
 {
 	char raw[64];

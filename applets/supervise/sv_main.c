@@ -414,6 +414,13 @@ int supervise_main(int argc, char **argv)
 	SV.level = LVL_INFO;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	SV.test_hooks = getenv("MLS_TEST_CLOCK") && !strcmp(getenv("MLS_TEST_CLOCK"), "1");
+	/* for health checks run as `mls health` (https, host names) */
+	char exe[4096];
+	ssize_t xn = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (xn > 0) {
+		exe[xn] = 0;
+		SV.self_exe = strdup(exe);
+	}
 
 	struct diags d = { 0 };
 	struct config *cfg;

@@ -99,8 +99,10 @@ static int svc_grow(struct svc *s, int n)
 
 static void svc_free(struct svc *s)
 {
-	for (int k = 0; k < s->ninst; k++)
+	for (int k = 0; k < s->ninst; k++) {
+		health_free(s->inst[k]);
 		inst_free(s->inst[k]);
+	}
 	free(s->inst);
 	free(s);
 }
@@ -196,6 +198,8 @@ static int apply_one(struct svc *v, struct service *nc, struct config *ncfg, str
 		return 1;
 	}
 	int same = v->cfg->hash == nc->hash;
+	/* only replicas or healthcheck changed: no restart (health_sync
+	 * makes its probe anew: the check points into the new config) */
 	int replicas_only = !same && v->cfg->hash_shape == nc->hash_shape;
 	int oport = v->cfg->port;
 	if (!same)

@@ -159,19 +159,15 @@ void sv_compute_order(void)
 
 /* ------------------------------------------------------------- reaping */
 
-static struct inst *find_pid(pid_t pid, int *is_hook)
+/* Whose is pid: 0 main, 1 hook, 2 health check */
+static struct inst *find_pid(pid_t pid, int *kind)
 {
 	for (int s = 0; s < SV.nsvcs; s++)
 		for (int k = 0; k < SV.svcs[s]->ninst; k++) {
 			struct inst *i = SV.svcs[s]->inst[k];
-			if (i->pid == pid) {
-				*is_hook = 0;
+			*kind = i->pid == pid ? 0 : i->hook_pid == pid ? 1 : health_owns(i, pid) ? 2 : -1;
+			if (*kind >= 0)
 				return i;
-			}
-			if (i->hook_pid == pid) {
-				*is_hook = 1;
-				return i;
-			}
 		}
 	return NULL;
 }
@@ -181,12 +177,15 @@ void sv_reap(void)
 	int status, any = 0;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		int is_hook;
-		struct inst *i = find_pid(pid, &is_hook);
+		int kind;
+		struct inst *i = find_pid(pid, &kind);
 		any = 1;
 		if (!i)
 			continue; /* an orphan we adopted: reaped, nothing more */
-		inst_step(i, is_hook ? EV_HOOK_EXIT : EV_EXIT, &(struct step_arg){ .status = status });
+		if (kind == 2)
+			health_exited(i, status);
+		else
+			inst_step(i, kind ? EV_HOOK_EXIT : EV_EXIT, &(struct step_arg){ .status = status });
 	}
 	if (!any)
 		return;
@@ -213,6 +212,10 @@ static int dep_met(const struct dep *d, const char **why)
 		enum inst_state st = dep->inst[k]->state;
 		if (d->cond == DEP_COMPLETED ? st != ST_EXITED : st != ST_RUNNING) {
 			*why = st == ST_FAILED ? "failed" : d->cond == DEP_COMPLETED ? "has not completed" : "is not running";
+			return 0;
+		}
+		if (d->cond == DEP_HEALTHY && dep->inst[k]->health != H_HEALTHY) {
+			*why = "is not healthy";
 			return 0;
 		}
 	}
@@ -306,6 +309,9 @@ static int reconcile_inst(struct inst *i, int busy)
 void sv_reconcile(void)
 {
 	SV.reconcile_due = 0;
+	for (int s = 0; s < SV.nsvcs; s++)
+		for (int k = 0; k < SV.svcs[s]->ninst; k++)
+			health_sync(SV.svcs[s]->inst[k]);
 	reconcile_down();
 	if (SV.shutting_down)
 		return;

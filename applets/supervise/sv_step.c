@@ -29,15 +29,15 @@
 
 static const char *const event_names[EV__COUNT] = {
 	"start", "wait", "job-arm", "ready", "exit", "group-gone", "hook-exit", "timer-restart",
-	"timer-kill", "timer-timeout", "timer-job", "ctl-start", "ctl-stop", "restart", "config",
+	"timer-kill", "timer-timeout", "timer-job", "timer-watchdog", "ctl-start", "ctl-stop", "restart", "config",
 	"retry", "remove", "teardown", "hurry", "health-ok", "health-fail",
 };
 
 /* ------------------------------------------------------------- policy */
 
-int policy_failed(int code, int sig, int timed_out)
+int policy_failed(int code, int sig, int stopped_for_failure)
 {
-	return sig != 0 || code != 0 || timed_out;
+	return sig != 0 || code != 0 || stopped_for_failure;
 }
 
 int policy_restarts(enum restart_policy p, int failed)
@@ -147,6 +147,7 @@ void inst_free(struct inst *i)
 		timer_cancel(i, (enum inst_timer)t);
 	close_ready(i);
 	child_close_output(i);
+	free(i->hmsg);
 	free(i->starts);
 	free(i->hist);
 	free(i);
@@ -212,8 +213,9 @@ static void on_t_restart(struct loop *l, int64_t id, void *ctx) { on_timer(l, id
 static void on_t_kill(struct loop *l, int64_t id, void *ctx) { on_timer(l, id, ctx, T_KILL); }
 static void on_t_timeout(struct loop *l, int64_t id, void *ctx) { on_timer(l, id, ctx, T_TIMEOUT); }
 static void on_t_job(struct loop *l, int64_t id, void *ctx) { on_timer(l, id, ctx, T_JOB); }
+static void on_t_watchdog(struct loop *l, int64_t id, void *ctx) { on_timer(l, id, ctx, T_WATCHDOG); }
 
-static loop_timer_cb *const timer_cb[T__COUNT] = { on_t_restart, on_t_kill, on_t_timeout, on_t_job };
+static loop_timer_cb *const timer_cb[T__COUNT] = { on_t_restart, on_t_kill, on_t_timeout, on_t_job, on_t_watchdog };
 
 static void timer_arm(struct inst *i, enum inst_timer t, int64_t at)
 {
@@ -356,7 +358,12 @@ static void spawn_main(struct inst *i)
 	i->ever_started = 1;
 	if (c->timeout_ms > 0)
 		timer_arm(i, T_TIMEOUT, now + c->timeout_ms);
-	set_state(i, c->ready == READY_NOTIFY ? ST_STARTING : ST_RUNNING, NULL);
+	if (c->watchdog_ms > 0)
+		timer_arm(i, T_WATCHDOG, now + c->watchdog_ms);
+	i->health = c->health.kind != HC_NONE ? H_STARTING : H_NONE;
+	i->hfails = i->hoks = 0;
+	i->ever_healthy = 0;
+	set_state(i, c->ready == READY_NONE ? ST_RUNNING : ST_STARTING, NULL);
 }
 
 /* Start now (dependencies met): the restart limit, then pre_start or the
@@ -367,7 +374,7 @@ static void begin_start(struct inst *i)
 	int64_t now = loop_now_ms();
 	timer_cancel(i, T_RESTART);
 	i->is_new = 0;
-	i->timed_out = 0;
+	i->cause = CAUSE_NONE;
 	i->job_due = 0;
 	if (limit_reached(i, now)) {
 		char why[160];
@@ -406,6 +413,7 @@ static void stop(struct inst *i, const char *why)
 		return;
 	timer_cancel(i, T_RESTART);
 	timer_cancel(i, T_TIMEOUT);
+	timer_cancel(i, T_WATCHDOG);
 	if (!inst_alive(i)) {
 		/* a stop by request makes even a failed or exited one "stopped" */
 		int req = why && !strcmp(why, "request");
@@ -425,6 +433,7 @@ static void main_gone(struct inst *i)
 {
 	timer_cancel(i, T_KILL);
 	timer_cancel(i, T_TIMEOUT);
+	timer_cancel(i, T_WATCHDOG);
 	if (i->svc->cfg->post_stop.argv)
 		run_hook(i, HOOK_POST);
 	else
@@ -494,10 +503,14 @@ static void exit_words(const struct inst *i, char *what, size_t sz)
 	describe_exit(what, sz, i->last_code, i->last_sig);
 	if (i->last_code < 0 && !i->last_sig && i->reason[0])
 		snprintf(what, sz, "%.95s", i->reason); /* start_failed() said why */
-	if (i->timed_out && c->timeout_ms % 1000)
+	if (i->cause == CAUSE_TIMEOUT && c->timeout_ms % 1000)
 		snprintf(what, sz, "timed out after %lldms", (long long)c->timeout_ms);
-	else if (i->timed_out)
+	else if (i->cause == CAUSE_TIMEOUT)
 		snprintf(what, sz, "timed out after %llds", (long long)(c->timeout_ms / 1000));
+	else if (i->cause == CAUSE_UNHEALTHY)
+		snprintf(what, sz, "unhealthy: %.80s", i->nhlog ? i->hlog[i->nhlog - 1].msg : "?");
+	else if (i->cause == CAUSE_WATCHDOG)
+		snprintf(what, sz, "watchdog timeout");
 }
 
 /* A scheduled job's run ended: wait for the next time */
@@ -524,11 +537,18 @@ static void crashed(struct inst *i, const char *what)
 {
 	const struct service *c = i->svc->cfg;
 	int64_t up = loop_now_ms() - i->spawned_ms;
-	if (up >= c->backoff.reset_after_ms && !(i->last_code < 0 && !i->last_sig))
+	if (up >= c->backoff.reset_after_ms && !(i->last_code < 0 && !i->last_sig) &&
+	    !(i->cause == CAUSE_UNHEALTHY && !i->ever_healthy))
 		i->quick = 0; /* (a start that failed before exec is always quick) */
 	else
 		i->quick++;
 	int64_t delay = i->quick ? policy_backoff_ms(c, i->quick, (double)random() / 2147483648.0) : 0;
+	if (c->restart_limit.count > 0 && i->unhealthy_runs >= c->restart_limit.count) {
+		char why[200];
+		snprintf(why, sizeof why, "never healthy in %d starts in a row; last %s", i->unhealthy_runs, what);
+		give_up(i, why);
+		return;
+	}
 	if (limit_reached(i, loop_now_ms())) {
 		char why[160];
 		snprintf(why, sizeof why, "restart limit reached: %d starts in %llds; last %s", c->restart_limit.count,
@@ -553,14 +573,14 @@ static void crashed(struct inst *i, const char *what)
 static void after_exit(struct inst *i)
 {
 	const struct service *c = i->svc->cfg;
-	int failed = policy_failed(i->last_code, i->last_sig, i->timed_out);
+	int failed = policy_failed(i->last_code, i->last_sig, i->cause != CAUSE_NONE);
 	char what[96];
 	exit_words(i, what, sizeof what);
 	if (i->want != WANT_RUN || SV.shutting_down) {
 		set_state(i, ST_STOPPED, NULL);
 		return;
 	}
-	if (i->state == ST_STOPPING && !i->timed_out) {
+	if (i->state == ST_STOPPING && !i->cause) {
 		/* stopped while still wanted: a restart */
 		i->quick = 0;
 		set_due(i);
@@ -659,6 +679,76 @@ static void teardown(struct inst *i)
 	}
 }
 
+/* -------------------------------------------------------------- health */
+
+/* In its start_period: failures do not count yet */
+int policy_in_start_period(const struct healthcheck *h, enum health st, int64_t up_ms)
+{
+	return st == H_STARTING && up_ms < h->start_period_ms;
+}
+
+static void health_log(struct inst *i, int ok, const struct step_arg *a)
+{
+	if (i->nhlog == SV_HEALTH_LOG) {
+		memmove(i->hlog, i->hlog + 1, (SV_HEALTH_LOG - 1) * sizeof *i->hlog);
+		i->nhlog--;
+	}
+	struct hresult *r = &i->hlog[i->nhlog++];
+	r->time_ms = wall_ms();
+	r->dur_ms = a->dur_ms;
+	r->ok = ok;
+	snprintf(r->msg, sizeof r->msg, "%s", a->why ? a->why : "");
+	free(i->hmsg);
+	i->hmsg = a->why ? strndup(a->why, SV_HEALTH_MSG) : NULL;
+}
+
+/* One check's result: the verdict (retries, success_threshold,
+ * start_period) and what it drives (ready: healthy, restart) */
+static void health_result(struct inst *i, int ok, const struct step_arg *a)
+{
+	const struct healthcheck *h = &i->svc->cfg->health;
+	health_log(i, ok, a);
+	if (ok) {
+		i->hfails = 0;
+		i->hoks++;
+		/* the first success ends the start period */
+		if (i->health != H_HEALTHY && (i->health == H_STARTING || i->hoks >= h->success_threshold)) {
+			i->health = H_HEALTHY;
+			i->ever_healthy = 1;
+			i->unhealthy_runs = 0;
+			sv_emit_health(i, "healthy", a->why);
+			if (i->state == ST_STARTING && i->svc->cfg->ready == READY_HEALTHY)
+				set_state(i, ST_RUNNING, NULL);
+		}
+		return;
+	}
+	i->hoks = 0;
+	if (policy_in_start_period(h, i->health, loop_now_ms() - i->spawned_ms))
+		return;
+	i->hfails++;
+	if (i->health == H_UNHEALTHY || i->hfails < h->retries)
+		return;
+	i->health = H_UNHEALTHY;
+	sv_emit_health(i, "unhealthy", a->why);
+	if (!h->restart || i->state == ST_STOPPING)
+		return;
+	sv_emit_health(i, "health_restart", a->why);
+	if (!i->ever_healthy)
+		i->unhealthy_runs++;
+	i->cause = CAUSE_UNHEALTHY;
+	stop(i, "unhealthy");
+}
+
+/* No WATCHDOG=1 in time, or WATCHDOG=trigger: unhealthy, restarted, and
+ * the exit counts as a failure */
+static void watchdog_expired(struct inst *i, const char *why)
+{
+	sv_emit_health(i, "unhealthy", why);
+	sv_emit_health(i, "health_restart", why);
+	i->cause = CAUSE_WATCHDOG;
+	stop(i, why);
+}
+
 /* ------------------------------------------------- the transition function */
 
 void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
@@ -732,13 +822,19 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 	case EV_TIMER_TIMEOUT:
 		if (i->pid > 0 && i->state != ST_STOPPING) {
 			sv_log(LVL_WARN, i, "timed out after %lldms: stopping it", (long long)i->svc->cfg->timeout_ms);
-			i->timed_out = 1;
+			i->cause = CAUSE_TIMEOUT;
 			stop(i, "timeout");
 		}
 		return;
 	case EV_TIMER_JOB:
 		job_due(i);
 		return;
+	case EV_TIMER_WATCHDOG:
+		if ((i->state == ST_STARTING || i->state == ST_RUNNING) && i->pid > 0) {
+			watchdog_expired(i, "watchdog timeout");
+			return;
+		}
+		break;
 	case EV_CTL_START:
 		if (i->want == WANT_REMOVE)
 			break;
@@ -746,7 +842,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		switch (i->state) {
 		case ST_STOPPING: /* a stop still going: start again once it is done */
 			fresh_chance(i);
-			i->timed_out = 0;
+			i->cause = CAUSE_NONE;
 			return;
 		case ST_FAILED:
 		case ST_STOPPED:
@@ -779,7 +875,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		i->want = WANT_RUN;
 		fresh_chance(i);
 		if (inst_alive(i)) {
-			i->timed_out = 0;
+			i->cause = CAUSE_NONE;
 			stop(i, a->why ? a->why : "restart");
 		} else
 			start_again(i);
@@ -789,7 +885,7 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 			return; /* stopped by request: the new config at its next start */
 		fresh_chance(i);
 		if (inst_alive(i)) {
-			i->timed_out = 0;
+			i->cause = CAUSE_NONE;
 			stop(i, "config changed");
 		} else if (i->state != ST_STOPPED || i->is_new || i->svc->cfg->schedule) {
 			timer_cancel(i, T_RESTART);
@@ -816,6 +912,11 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		return;
 	case EV_HEALTH_OK:
 	case EV_HEALTH_FAIL:
+		if ((i->state == ST_STARTING || i->state == ST_RUNNING) && i->pid > 0 && i->health != H_NONE) {
+			health_result(i, ev == EV_HEALTH_OK, a);
+			return;
+		}
+		break; /* a result that came after its process: dropped */
 	case EV__COUNT:
 		break;
 	}

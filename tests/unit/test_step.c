@@ -122,6 +122,7 @@ void sv_emit_start(const struct inst *i) { (void)i; }
 void sv_emit_exit(const struct inst *i, pid_t pid, int64_t up) { (void)i, (void)pid, (void)up; act("exit"); }
 void sv_emit_failed(const struct inst *i) { (void)i; act("journal-failed"); }
 void sv_emit_shutdown(int hurry, const char *why) { (void)why; act(hurry ? "hurry" : "shutdown"); }
+void sv_emit_health(const struct inst *i, const char *type, const char *msg) { (void)i, (void)msg; act("+%s", type); }
 
 int child_output(struct inst *i) { (void)i; return 0; }
 int child_port(struct inst *i) { (void)i; return 0; }
@@ -158,6 +159,7 @@ void child_close_output(struct inst *i) { (void)i; }
 enum { /* service flavours */
 	C_NOTIFY = 1 << 0, C_PRE = 1 << 1, C_POST = 1 << 2, C_NORESTART = 1 << 3, C_ONFAIL = 1 << 4,
 	C_RUNS2 = 1 << 5, C_TIMEOUT = 1 << 6, C_CRITICAL = 1 << 7, C_SCHED = 1 << 8, C_LIMIT1 = 1 << 9,
+	C_HEALTH = 1 << 10, C_READY_HEALTHY = 1 << 11, C_HC_NORESTART = 1 << 12, C_WATCHDOG = 1 << 13,
 };
 enum { /* set-up of the instance and the world */
 	F_NEW = 1 << 0, F_GROUP_ALIVE = 1 << 1, F_SPAWN_FAILS = 1 << 2, F_LIMIT_HIT = 1 << 3,
@@ -185,7 +187,15 @@ static void make_cfg(int c)
 	svc_cfg.restart_limit.window_ms = 60000;
 	svc_cfg.stop_signal = SIGTERM;
 	svc_cfg.stop_grace_ms = 5000;
-	svc_cfg.ready = c & C_NOTIFY ? READY_NOTIFY : READY_NONE;
+	svc_cfg.ready = c & C_NOTIFY ? READY_NOTIFY : c & C_READY_HEALTHY ? READY_HEALTHY : READY_NONE;
+	if (c & (C_HEALTH | C_READY_HEALTHY)) {
+		svc_cfg.health.kind = HC_TCP;
+		svc_cfg.health.interval_ms = 5000;
+		svc_cfg.health.timeout_ms = 1000;
+		svc_cfg.health.retries = 2;
+		svc_cfg.health.success_threshold = 1;
+		svc_cfg.health.restart = !(c & C_HC_NORESTART);
+	}
 	svc_cfg.ready_fd = 3;
 	if (c & C_PRE)
 		svc_cfg.pre_start.argv = argv_hook;
@@ -196,6 +206,7 @@ static void make_cfg(int c)
 	if (c & C_TIMEOUT)
 		svc_cfg.timeout_ms = 5000;
 	svc_cfg.critical = !!(c & C_CRITICAL);
+	svc_cfg.watchdog_ms = c & C_WATCHDOG ? 3000 : 0;
 	if (c & C_SCHED) {
 		const char *err;
 		int at;
@@ -236,7 +247,9 @@ static struct inst *make(enum inst_state st, enum want w, enum proc p, int c, in
 		snprintf(i->reason, sizeof i->reason, "pre_start");
 	if (f & F_LIMIT_HIT)
 		record_start(i, now_ms - 10);
-	i->timed_out = !!(f & F_TIMED_OUT);
+	i->cause = f & F_TIMED_OUT ? CAUSE_TIMEOUT : CAUSE_NONE;
+	if (svc_cfg.health.kind != HC_NONE && (p == P_MAIN))
+		i->health = H_STARTING;
 	if (f & (F_LAST_FAIL)) {
 		i->has_exit = 1;
 		i->last_code = 1;
@@ -254,7 +267,7 @@ static struct inst *make(enum inst_state st, enum want w, enum proc p, int c, in
 
 static void timers_of(const struct inst *i, char *buf, size_t sz)
 {
-	static const char *const tn[] = { "restart", "kill", "timeout", "job" };
+	static const char *const tn[T__COUNT] = { "restart", "kill", "timeout", "job", "watchdog" };
 	buf[0] = 0;
 	for (int t = 0; t < T__COUNT; t++)
 		if (i->timer[t] && ftimer(i->timer[t]))
@@ -398,9 +411,23 @@ static const struct row {
 	{ __LINE__, ST_WAITING, WANT_RUN, P_NONE, 0, F_SHUTDOWN, EV_TEARDOWN, 0, ST_STOPPED, "=stopped", "" },
 	{ __LINE__, ST_EXITED, WANT_RUN, P_NONE, 0, F_SHUTDOWN, EV_TEARDOWN, 0, ST_EXITED, "", "" },
 	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, 0, F_HURRY, EV_HURRY, 0, ST_RUNNING, "kill-all", "" },
-	/* reserved for health checks: nothing happens yet */
+	/* health: results without a check, or without a process, change nothing */
 	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, 0, 0, EV_HEALTH_OK, 0, ST_RUNNING, "", "" },
 	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, 0, 0, EV_HEALTH_FAIL, 0, ST_RUNNING, "", "" },
+	{ __LINE__, ST_STOPPING, WANT_STOP, P_MAIN, C_HEALTH, 0, EV_HEALTH_FAIL, 0, ST_STOPPING, "", "kill" },
+	{ __LINE__, ST_BACKOFF, WANT_RUN, P_NONE, C_HEALTH, 0, EV_HEALTH_OK, 0, ST_BACKOFF, "", "restart" },
+	/* the first pass ends the start; one failure is below retries (2) */
+	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, C_HEALTH, 0, EV_HEALTH_OK, 0, ST_RUNNING, "+healthy", "" },
+	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, C_HEALTH, 0, EV_HEALTH_FAIL, 0, ST_RUNNING, "", "" },
+	/* ready: healthy: starting until the first pass */
+	{ __LINE__, ST_STARTING, WANT_RUN, P_MAIN, C_READY_HEALTHY, 0, EV_HEALTH_OK, 0, ST_RUNNING, "+healthy =running", "" },
+	{ __LINE__, ST_STARTING, WANT_RUN, P_MAIN, C_READY_HEALTHY, 0, EV_HEALTH_FAIL, 0, ST_STARTING, "", "" },
+	{ __LINE__, ST_WAITING, WANT_RUN, P_NONE, C_READY_HEALTHY, 0, EV_START, 0, ST_STARTING, "spawn-main =starting", "" },
+	/* watchdog */
+	{ __LINE__, ST_WAITING, WANT_RUN, P_NONE, C_WATCHDOG, 0, EV_START, 0, ST_RUNNING, "spawn-main =running", "watchdog" },
+	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, C_WATCHDOG, 0, EV_TIMER_WATCHDOG, 0, ST_STOPPING,
+	  "+unhealthy +health_restart signal:15 =stopping", "kill" },
+	{ __LINE__, ST_STOPPING, WANT_STOP, P_MAIN, C_WATCHDOG, 0, EV_TIMER_WATCHDOG, 0, ST_STOPPING, "", "kill" },
 };
 
 static void test_table(void)
@@ -408,7 +435,7 @@ static void test_table(void)
 	for (size_t k = 0; k < sizeof rows / sizeof *rows; k++) {
 		const struct row *r = &rows[k];
 		struct inst *i = make(r->st, r->want, r->proc, r->cfg, r->flags);
-		if (r->ev >= EV_TIMER_RESTART && r->ev <= EV_TIMER_JOB) {
+		if (r->ev >= EV_TIMER_RESTART && r->ev <= EV_TIMER_WATCHDOG) {
 			/* as the loop does: a timer is removed before it fires */
 			enum inst_timer t = (enum inst_timer)(r->ev - EV_TIMER_RESTART);
 			loop_timer_cancel(NULL, i->timer[t]);
@@ -441,7 +468,7 @@ static void test_details(void)
 
 	i = make(ST_RUNNING, WANT_RUN, P_MAIN, C_TIMEOUT, 0);
 	inst_step(i, EV_TIMER_TIMEOUT, NULL);
-	tap_ok(i->timed_out && !strcmp(i->reason, "timeout"), __LINE__, "timeout: marked timed out, reason '%s'",
+	tap_ok(i->cause == CAUSE_TIMEOUT && !strcmp(i->reason, "timeout"), __LINE__, "timeout: marked timed out, reason '%s'",
 		i->reason);
 	inst_step(i, EV_EXIT, &(struct step_arg){ .status = SIG(SIGTERM) });
 	tap_ok(i->state == ST_BACKOFF && !strcmp(i->reason, "timed out after 5s"), __LINE__,
@@ -474,6 +501,74 @@ static void test_details(void)
 	record_start(i, now_ms);
 	inst_step(i, EV_HOOK_EXIT, &(struct step_arg){ .status = EXIT(0) });
 	tap_ok(i->nstarts == 1, __LINE__, "pre_start then the command: one start counted (%d)", i->nstarts);
+	inst_free(i);
+}
+
+/* Health: retries, the restart through the stop path counted as a
+ * failure, start_period, success_threshold, and a service that is never
+ * healthy ending in failed */
+static void test_health(void)
+{
+	struct step_arg bad = { .why = "connect: connection refused", .dur_ms = 1 };
+	struct step_arg good = { .why = "HTTP 200", .dur_ms = 1 };
+	struct inst *i = make(ST_RUNNING, WANT_RUN, P_MAIN, C_HEALTH, 0);
+	inst_step(i, EV_HEALTH_OK, &good);
+	tap_ok(i->health == H_HEALTHY, __LINE__, "a pass: healthy");
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	tap_ok(i->health == H_HEALTHY && i->hfails == 1, __LINE__, "one failure (retries 2): still healthy");
+	acts[0] = 0;
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	tap_ok(i->health == H_UNHEALTHY && i->state == ST_STOPPING && i->cause == CAUSE_UNHEALTHY &&
+		       !strcmp(acts, "+unhealthy +health_restart signal:15 =stopping"),
+		__LINE__, "the second: unhealthy, restarted through the stop path (%s)", acts);
+	now_ms += 40000; /* up longer than reset_after: the crash resets the backoff */
+	inst_step(i, EV_EXIT, &(struct step_arg){ .status = SIG(SIGTERM) });
+	tap_ok(i->state == ST_WAITING && i->restarts == 1, __LINE__,
+		"its exit counts as a failure: restarted, restarts %d (%s)", i->restarts, state_name(i->state));
+	tap_ok(i->nhlog == 3 && i->hlog[2].ok == 0 && !strcmp(i->hlog[2].msg, bad.why), __LINE__,
+		"the health log keeps the results (%d)", i->nhlog);
+	inst_free(i);
+
+	i = make(ST_RUNNING, WANT_RUN, P_MAIN, C_HEALTH | C_HC_NORESTART, 0);
+	svc_cfg.health.success_threshold = 2;
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	tap_ok(i->health == H_UNHEALTHY && i->state == ST_RUNNING, __LINE__, "restart: false: unhealthy, only reported");
+	inst_step(i, EV_HEALTH_OK, &good);
+	tap_ok(i->health == H_UNHEALTHY, __LINE__, "success_threshold 2: one pass is not enough");
+	inst_step(i, EV_HEALTH_OK, &good);
+	tap_ok(i->health == H_HEALTHY, __LINE__, "... two are");
+	inst_free(i);
+
+	i = make(ST_RUNNING, WANT_RUN, P_MAIN, C_HEALTH, 0);
+	svc_cfg.health.start_period_ms = 10000;
+	for (int k = 0; k < 5; k++)
+		inst_step(i, EV_HEALTH_FAIL, &bad);
+	tap_ok(i->health == H_STARTING && i->hfails == 0, __LINE__, "start_period: failures do not count");
+	now_ms += 10000;
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	inst_step(i, EV_HEALTH_FAIL, &bad);
+	tap_ok(i->health == H_UNHEALTHY, __LINE__, "after it they do");
+	inst_free(i);
+
+	/* never healthy: the restart limit's count of runs in a row, however
+	 * long each took */
+	i = make(ST_WAITING, WANT_RUN, P_NONE, C_HEALTH, 0);
+	svc_cfg.restart_limit.count = 3;
+	for (int run = 1; run <= 3; run++) {
+		inst_step(i, EV_START, NULL);
+		now_ms += 20000;
+		inst_step(i, EV_HEALTH_FAIL, &bad);
+		inst_step(i, EV_HEALTH_FAIL, &bad);
+		inst_step(i, EV_EXIT, &(struct step_arg){ .status = SIG(SIGTERM) });
+		if (run < 3) {
+			tap_ok(i->state == ST_BACKOFF, __LINE__, "never healthy, run %d: backoff (%s, %s)", run,
+				state_name(i->state), i->reason);
+			fire(i, T_RESTART);
+		}
+	}
+	tap_ok(i->state == ST_FAILED && strstr(i->reason, "never healthy in 3 starts"), __LINE__,
+		"never healthy 3 times: failed (%s)", i->reason);
 	inst_free(i);
 }
 
@@ -578,6 +673,7 @@ int main(void)
 {
 	test_table();
 	test_details();
+	test_health();
 	test_policy();
 	test_crash_loop();
 	return tap_done();
