@@ -1,5 +1,6 @@
 /* ctl_status.c: `status` (a table of instances) and `top` (the same,
- * live, with CPU and memory from /proc). */
+ * live, with CPU and memory: the status reply's cpu_percent and rss_bytes
+ * when the supervisor sends them, else read here from /proc). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -209,13 +210,22 @@ static void status_table(struct table *t, const cJSON *svcs, const struct sample
 		cells[i++] = js_str(s, "state");
 		cells[i++] = num_cell(s, "pid", pid, sizeof pid);
 		if (top) {
+			/* the supervisor's figures (the whole process group, issue
+			 * 8) when its reply has them, else the main process's, read
+			 * here */
 			const char *c = NULL, *r = NULL;
 			long long b;
-			if (js_num(s, "pid", &v) && v > 0) {
-				c = cpu_cell((int)v, prev, cur, cpu, sizeof cpu);
-				if (!proc_rss((int)v, &b))
-					r = fmt_rss(b, rss, sizeof rss);
-			}
+			double pct, rb;
+			int pid = js_num(s, "pid", &v) && v > 0 ? (int)v : 0;
+			if (js_num(s, "cpu_percent", &pct) && pct >= 0) {
+				snprintf(cpu, sizeof cpu, "%.1f", pct);
+				c = cpu;
+			} else if (pid)
+				c = cpu_cell(pid, prev, cur, cpu, sizeof cpu);
+			if (js_num(s, "rss_bytes", &rb) && rb >= 0 && rb < 9e18)
+				r = fmt_rss((long long)rb, rss, sizeof rss);
+			else if (pid && !proc_rss(pid, &b))
+				r = fmt_rss(b, rss, sizeof rss);
 			cells[i++] = c;
 			cells[i++] = r;
 		}
