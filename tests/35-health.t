@@ -249,4 +249,28 @@ ok $([ "$SV_RC" != 0 ] && [ "$SV_RC" != timeout ] && echo 0 || echo 1) "... with
 grep -q 'critical service failed' "$SV_ERR"
 ok $? "... and says why"
 
+# ------------------------------------------------ sd_notify and watchdog
+cat >"$T/h7.yaml" <<EOF
+state_dir: $T/s7
+services:
+  daemon:
+    command: ["python3", "$TESTS_DIR/notifier.py", "$T/daemon.out"]
+    ready: notify
+  dog:
+    command: ["python3", "$TESTS_DIR/notifier.py", "$T/dog.out", "10"]
+    watchdog: 500ms
+    restart_backoff: {initial: 100ms}
+EOF
+sv_start "$T/h7.yaml"
+wait_for "notify: the daemon is running after READY=1" 10 state_is daemon.1 running
+wait_for "... its STATUS= is its note" 10 eval '[ "$(field_of daemon.1 note)" = "Ready to accept connections" ]'
+wait_for "watchdog: WATCHDOG_USEC is set" 10 eval 'grep -qx 500000 "$T/dog.out.watchdog"'
+D1=$(pid_of dog.1)
+wait_for "watchdog: the service that stops pinging is restarted" 15 err_has 'dog\.1: restarting: unhealthy: watchdog timeout'
+wait_for "... a new process" 10 pid_changed dog.1 "$D1"
+ok $(( $(field_of dog.1 restarts) >= 1 ? 0 : 1 )) "... the restart is counted"
+ctl stop daemon
+wait_for "the daemon's STOPPING=1 at SIGTERM reaches mls (the socket is still open)" 10 eval 'grep -qx "stopping sent" "$T/daemon.out"'
+sv_stop
+
 done_testing

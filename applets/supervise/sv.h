@@ -34,6 +34,8 @@
 #include "journal.h"
 #include "logsink.h"
 #include "loop.h"
+#include "notify.h"
+#include "procstat.h"
 #include "proto.h"
 #include "strmap.h"
 
@@ -87,7 +89,8 @@ enum inst_event {
 	EV_START,         /* reconcile: its dependencies are met: start now */
 	EV_WAIT,          /* reconcile: a dependency is not met (arg: why, dep) */
 	EV_JOB_ARM,       /* reconcile: a scheduled job is new: wait for its first time */
-	EV_READY,         /* READY=1 on its NOTIFY_SOCKET, or a line on its ready fd */
+	EV_READY,         /* a line on its ready fd */
+	EV_NOTIFY,        /* a datagram on its NOTIFY_SOCKET (arg: note) */
 	EV_EXIT,          /* its main process ended (arg: status) */
 	EV_GROUP_GONE,    /* no process is left in its group */
 	EV_HOOK_EXIT,     /* its pre_start or post_stop hook ended (arg: status) */
@@ -114,6 +117,7 @@ struct step_arg {
 	int status;        /* EV_EXIT, EV_HOOK_EXIT: the wait status */
 	const char *why;   /* EV_WAIT, EV_RESTART: the reason shown; EV_HEALTH_*: the message */
 	int64_t dur_ms;    /* EV_HEALTH_*: how long the check took */
+	const struct notify_msg *note; /* EV_NOTIFY */
 	const char *dep;   /* EV_WAIT: the dependency's name (in the config) */
 };
 
@@ -163,6 +167,14 @@ struct inst {
 	int nhlog;
 	char *hmsg;              /* the last result's whole message (malloc'd), or NULL */
 	struct hprobe *probe;    /* the check scheduled or running (sv_health.c) */
+	/* what it says through NOTIFY_SOCKET (sd_notify) */
+	char note[NOTIFY_STATUS_MAX]; /* STATUS=, "" none */
+	const char *notify_state;     /* "stopping", "reloading" or NULL */
+	pid_t mainpid;                /* MAINPID= accepted (a process of its group), 0 none */
+	/* metrics, sampled on request at most once a second */
+	int64_t stat_ms;              /* monotonic time of the sample, 0 none */
+	struct procstat stat;
+	double cpu_percent;           /* over the interval before stat_ms */
 	int has_exit, last_code, last_sig;
 	/* counters */
 	int quick;               /* crashes in a row sooner than reset_after */
@@ -310,9 +322,10 @@ int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct
 /* Reads a readiness fd once: 1 a line came (ready), 0 nothing yet, -1
  * closed or failed (stop listening). */
 int child_ready_line(int fd);
-/* Reads one datagram from a NOTIFY_SOCKET: 1 it says READY=1, 0 not,
- * -1 nothing to read. Passed fds are closed (no fd store). */
-int child_notify(int fd);
+/* Reads one datagram from a NOTIFY_SOCKET into m: 1 a valid datagram,
+ * 0 an invalid one (ignored: logged at debug level), -1 nothing to read.
+ * Passed fds are closed (no fd store). */
+int child_notify(int fd, struct notify_msg *m);
 /* Reads what is left in the output pipe (bounded) and flushes the
  * partial line: the main process is gone. */
 void child_drain_output(struct inst *i);

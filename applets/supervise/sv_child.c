@@ -226,21 +226,25 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 		r.nofile_soft = SV.orig_nofile; /* not the limit mls raised for itself */
 	int rp[2] = { -1, -1 };
 	char **envx = NULL;
+	/* a NOTIFY_SOCKET for ready: notify and for the watchdog's pings */
+	char var[128]; /* in envx until the spawn */
+	if (with_ready && (c->ready == READY_NOTIFY || c->watchdog_ms > 0)) {
+		out->notify_fd = open_notify(i, var, sizeof var);
+		if (out->notify_fd >= 0 && (envx = env_with(x.envp, var)))
+			r.envp = envx;
+	}
 	if (with_ready && c->ready == READY_NOTIFY) {
 		if (pipe2(rp, O_CLOEXEC) < 0) {
 			snprintf(err, errsz, "cannot make the readiness pipe: %s", strerror(errno));
+			free(envx);
+			if (out->notify_fd >= 0)
+				close(out->notify_fd);
+			out->notify_fd = -1;
 			svcexec_free(&x);
 			return -1;
 		}
 		r.ready_fd = c->ready_fd;
 		r.ready_src = rp[1];
-		/* NOTIFY_SOCKET for daemons written for systemd: a socket of
-		 * this instance's own, so a READY=1 counts whoever sent it
-		 * (systemd-notify may be gone by the time it is read) */
-		char var[128];
-		out->notify_fd = open_notify(i, var, sizeof var);
-		if (out->notify_fd >= 0 && (envx = env_with(x.envp, var)))
-			r.envp = envx;
 	}
 	pid_t pid = spawn(&r);
 	int e = errno;
@@ -277,7 +281,7 @@ int child_ready_line(int fd)
 	return -1; /* closed without a line: it may still notify by socket */
 }
 
-int child_notify(int fd)
+int child_notify(int fd, struct notify_msg *m)
 {
 	char buf[NOTIFY_MAX];
 	char cbuf[CMSG_SPACE(16 * sizeof(int))];
@@ -295,7 +299,7 @@ int child_notify(int fd)
 				close(f);
 			}
 		}
-	return notify_says_ready(buf, (size_t)n);
+	return notify_parse(buf, (size_t)n, m) == 0 ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ signals */

@@ -105,6 +105,35 @@ static int resolve(struct ctlconn *c, int argc, char **argv, int allow_all, stru
 
 /* ------------------------------------------------------------ status */
 
+/* Metrics of its process group from /proc, sampled at most once a second
+ * and only when someone asks (status, top): no timer reads them */
+static void metrics_json(struct jbuf *b, const struct inst *ci)
+{
+	struct inst *i = (struct inst *)ci; /* the sample is a cache */
+	int64_t now = loop_now_ms();
+	if (i->pid > 0 && (!i->stat_ms || now - i->stat_ms >= 1000)) {
+		struct procstat st;
+		if (procstat_read(i->pgid, i->pid, &st) == 0) {
+			i->cpu_percent = i->stat_ms ? procstat_cpu_percent(i->stat.cpu_ticks, i->stat_ms, st.cpu_ticks, now)
+						    : 0;
+			/* first sample: the average since it started */
+			if (!i->stat_ms && now > i->spawned_ms)
+				i->cpu_percent = procstat_cpu_percent(0, i->spawned_ms, st.cpu_ticks, now);
+			i->stat = st;
+			i->stat_ms = now;
+		}
+	}
+	if (i->pid <= 0 || !i->stat_ms) {
+		jb_puts(b, ",\"cpu_percent\":null,\"cpu_seconds\":null,\"rss_bytes\":null,\"threads\":null,\"fds\":null");
+		return;
+	}
+	static long hz;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	jb_printf(b, ",\"cpu_percent\":%.1f,\"cpu_seconds\":%.2f,\"rss_bytes\":%lld,\"threads\":%d,\"fds\":%d",
+		i->cpu_percent, (double)i->stat.cpu_ticks / (double)hz, i->stat.rss_bytes, i->stat.threads, i->stat.fds);
+}
+
 static void inst_json(struct jbuf *b, const struct inst *i)
 {
 	const struct service *c = i->svc->cfg;
@@ -145,6 +174,11 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 	}
 	jb_puts(b, ",\"reason\":");
 	jb_str(b, i->reason[0] ? i->reason : NULL);
+	jb_puts(b, ",\"note\":");
+	jb_str(b, i->note[0] ? i->note : NULL);
+	jb_puts(b, ",\"notify_state\":");
+	jb_str(b, i->pid > 0 ? i->notify_state : NULL);
+	metrics_json(b, i);
 	jb_puts(b, ",\"next_run\":");
 	if (c->schedule && i->next_run > 0)
 		jb_printf(b, "%lld", (long long)i->next_run);

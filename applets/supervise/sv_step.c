@@ -28,7 +28,7 @@
 #define NO_MATCH "schedule: no time matches in the next 5 years"
 
 static const char *const event_names[EV__COUNT] = {
-	"start", "wait", "job-arm", "ready", "exit", "group-gone", "hook-exit", "timer-restart",
+	"start", "wait", "job-arm", "ready", "notify", "exit", "group-gone", "hook-exit", "timer-restart",
 	"timer-kill", "timer-timeout", "timer-job", "timer-watchdog", "ctl-start", "ctl-stop", "restart", "config",
 	"retry", "remove", "teardown", "hurry", "health-ok", "health-fail",
 };
@@ -242,6 +242,13 @@ static void schedule_next(struct inst *i)
 
 /* --------------------------------------------------------- readiness */
 
+static void close_ready_pipe(struct inst *i)
+{
+	if (i->ready_id)
+		loop_close_fd(SV.loop, i->ready_id);
+	i->ready_id = 0;
+}
+
 static void on_ready_fd(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
 	(void)l;
@@ -261,8 +268,12 @@ static void on_notify_fd(struct loop *l, int64_t id, int fd, int revents, void *
 	(void)l;
 	(void)id;
 	(void)revents;
-	if (child_notify(fd) > 0)
-		inst_step(ctx, EV_READY, NULL);
+	struct notify_msg m;
+	int r = child_notify(fd, &m);
+	if (r > 0)
+		inst_step(ctx, EV_NOTIFY, &(struct step_arg){ .note = &m });
+	else if (r == 0)
+		sv_log(LVL_DEBUG, ctx, "NOTIFY_SOCKET: an invalid datagram, ignored");
 }
 
 static void listen_ready(struct inst *i, const struct child *ch)
@@ -360,6 +371,10 @@ static void spawn_main(struct inst *i)
 		timer_arm(i, T_TIMEOUT, now + c->timeout_ms);
 	if (c->watchdog_ms > 0)
 		timer_arm(i, T_WATCHDOG, now + c->watchdog_ms);
+	i->note[0] = 0;
+	i->notify_state = NULL;
+	i->mainpid = 0;
+	i->stat_ms = 0;
 	i->health = c->health.kind != HC_NONE ? H_STARTING : H_NONE;
 	i->hfails = i->hoks = 0;
 	i->ever_healthy = 0;
@@ -749,6 +764,43 @@ static void watchdog_expired(struct inst *i, const char *why)
 	stop(i, why);
 }
 
+/* What a service says through its NOTIFY_SOCKET (sd_notify(3)) */
+static void on_notify_msg(struct inst *i, const struct notify_msg *m)
+{
+	const struct service *c = i->svc->cfg;
+	if (m->has & NOTIFY_STATUS)
+		snprintf(i->note, sizeof i->note, "%s", m->status);
+	if (m->has & NOTIFY_STOPPING)
+		i->notify_state = "stopping";
+	else if (m->has & NOTIFY_RELOADING)
+		i->notify_state = "reloading";
+	else if (m->has & NOTIFY_READY)
+		i->notify_state = NULL; /* RELOADING=1 ends with READY=1 */
+	if (m->has & NOTIFY_MAINPID) {
+		/* only a process of its own group: a pid of another service
+		 * (or of nobody's) is refused */
+		if (getpgid((pid_t)m->mainpid) == i->pgid)
+			i->mainpid = (pid_t)m->mainpid;
+		else
+			sv_log(LVL_DEBUG, i, "MAINPID=%ld refused: not a process of its group", m->mainpid);
+	}
+	if ((m->has & NOTIFY_EXTEND) && i->timer[T_TIMEOUT]) {
+		/* there is no start timeout in mls: it extends a job's timeout */
+		timer_arm(i, T_TIMEOUT, loop_now_ms() + (int64_t)(m->extend_usec / 1000));
+	}
+	if (m->has & NOTIFY_WATCHDOG_TRIGGER) {
+		if (i->state == ST_STARTING || i->state == ST_RUNNING)
+			watchdog_expired(i, "watchdog triggered (WATCHDOG=trigger)");
+		return;
+	}
+	if ((m->has & NOTIFY_WATCHDOG) && c->watchdog_ms > 0 && i->timer[T_WATCHDOG])
+		timer_arm(i, T_WATCHDOG, loop_now_ms() + c->watchdog_ms);
+	if ((m->has & NOTIFY_READY) && i->state == ST_STARTING && c->ready == READY_NOTIFY) {
+		close_ready_pipe(i);
+		set_state(i, ST_RUNNING, NULL);
+	}
+}
+
 /* ------------------------------------------------- the transition function */
 
 void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
@@ -787,11 +839,19 @@ void inst_step(struct inst *i, enum inst_event ev, const struct step_arg *a)
 		}
 		break;
 	case EV_READY:
-		if (i->state == ST_STARTING && i->pid > 0) {
-			close_ready(i);
+		/* (the NOTIFY_SOCKET stays open: systemd keeps it for the
+		 * service's whole life, and daemons send to it until they exit) */
+		if (i->state == ST_STARTING && i->pid > 0 && i->svc->cfg->ready == READY_NOTIFY) {
+			close_ready_pipe(i);
 			set_state(i, ST_RUNNING, NULL);
 		}
 		return; /* late or repeated: nothing to do */
+	case EV_NOTIFY:
+		if (i->pid > 0 && a->note) {
+			on_notify_msg(i, a->note);
+			return;
+		}
+		break;
 	case EV_EXIT:
 		if (i->pid > 0) {
 			on_exit_status(i, a->status);

@@ -140,7 +140,7 @@ int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struc
 	return 0;
 }
 int child_ready_line(int fd) { (void)fd; return 0; }
-int child_notify(int fd) { (void)fd; return 0; }
+int child_notify(int fd, struct notify_msg *m) { (void)fd, (void)m; return 0; }
 void child_drain_output(struct inst *i) { (void)i; }
 int child_signal(struct inst *i, int sig)
 {
@@ -423,6 +423,7 @@ static const struct row {
 	{ __LINE__, ST_STARTING, WANT_RUN, P_MAIN, C_READY_HEALTHY, 0, EV_HEALTH_OK, 0, ST_RUNNING, "+healthy =running", "" },
 	{ __LINE__, ST_STARTING, WANT_RUN, P_MAIN, C_READY_HEALTHY, 0, EV_HEALTH_FAIL, 0, ST_STARTING, "", "" },
 	{ __LINE__, ST_WAITING, WANT_RUN, P_NONE, C_READY_HEALTHY, 0, EV_START, 0, ST_STARTING, "spawn-main =starting", "" },
+	/* what it says on its NOTIFY_SOCKET: see test_notify_msgs() */
 	/* watchdog */
 	{ __LINE__, ST_WAITING, WANT_RUN, P_NONE, C_WATCHDOG, 0, EV_START, 0, ST_RUNNING, "spawn-main =running", "watchdog" },
 	{ __LINE__, ST_RUNNING, WANT_RUN, P_MAIN, C_WATCHDOG, 0, EV_TIMER_WATCHDOG, 0, ST_STOPPING,
@@ -572,6 +573,47 @@ static void test_health(void)
 	inst_free(i);
 }
 
+/* sd_notify datagrams, parsed by lib/notify.c, through EV_NOTIFY */
+static void notify(struct inst *i, const char *text)
+{
+	struct notify_msg m;
+	if (notify_parse(text, strlen(text), &m))
+		abort();
+	inst_step(i, EV_NOTIFY, &(struct step_arg){ .note = &m });
+}
+
+static void test_notify_msgs(void)
+{
+	struct inst *i = make(ST_STARTING, WANT_RUN, P_MAIN, C_NOTIFY, 0);
+	notify(i, "STATUS=Loading the data\n");
+	tap_ok(i->state == ST_STARTING && !strcmp(i->note, "Loading the data"), __LINE__,
+		"STATUS=: the note (%s), still starting", i->note);
+	notify(i, "READY=1\nSTATUS=Ready to accept connections\n");
+	tap_ok(i->state == ST_RUNNING && !strcmp(i->note, "Ready to accept connections"), __LINE__,
+		"READY=1: running, the new note (%s)", i->note);
+	notify(i, "RELOADING=1");
+	tap_ok(i->notify_state && !strcmp(i->notify_state, "reloading"), __LINE__, "RELOADING=1 shown");
+	notify(i, "READY=1");
+	tap_ok(!i->notify_state && i->state == ST_RUNNING, __LINE__, "... READY=1 ends it");
+	notify(i, "STOPPING=1");
+	tap_ok(i->notify_state && !strcmp(i->notify_state, "stopping"), __LINE__, "STOPPING=1 shown");
+	notify(i, "MAINPID=1");
+	tap_ok(i->mainpid == 0, __LINE__, "MAINPID= of a process outside its group: refused");
+	inst_free(i);
+
+	i = make(ST_RUNNING, WANT_RUN, P_MAIN, C_WATCHDOG, 0);
+	timer_arm(i, T_WATCHDOG, now_ms + 3000);
+	now_ms += 2000;
+	notify(i, "WATCHDOG=1");
+	struct ftimer *t = ftimer(i->timer[T_WATCHDOG]);
+	tap_ok(t && t->at == now_ms + 3000, __LINE__, "WATCHDOG=1: the watchdog timer starts again");
+	acts[0] = 0;
+	notify(i, "WATCHDOG=trigger");
+	tap_ok(i->state == ST_STOPPING && i->cause == CAUSE_WATCHDOG, __LINE__,
+		"WATCHDOG=trigger: restarted at once, as a failure (%s)", acts);
+	inst_free(i);
+}
+
 /* ------------------------------------------------------------ policy */
 
 static void test_policy(void)
@@ -674,6 +716,7 @@ int main(void)
 	test_table();
 	test_details();
 	test_health();
+	test_notify_msgs();
 	test_policy();
 	test_crash_loop();
 	return tap_done();
