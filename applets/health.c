@@ -188,7 +188,9 @@ static int http_plain(const struct health *h, const struct http_url *u,
 	int rc = H_UNHEALTHY;
 	size_t off = 0;
 	while (off < reqlen) {
-		ssize_t n = write(fd, req + off, reqlen - off);
+		/* send(), not write(): a peer that has closed gives EPIPE, not
+		 * a SIGPIPE that would end mls health without a word */
+		ssize_t n = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
@@ -297,7 +299,7 @@ static int tls_write(void *ctx, const unsigned char *buf, size_t len)
 {
 	struct tls_io *io = ctx;
 	for (;;) {
-		ssize_t n = write(io->fd, buf, len);
+		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL); /* no SIGPIPE */
 		if (n >= 0)
 			return (int)n;
 		if (errno == EINTR)
