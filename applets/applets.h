@@ -12,8 +12,10 @@
 		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \
 		"  logs [-f] [-n N] [-t] NAME | history NAME | events | top | reload | shutdown |\n" \
 		"  version | run NAME[.N] [-c FILE]...") \
-	APPLET(health, "run health checks", \
-		"mls health [-c FILE] [NAME...]") \
+	APPLET(health, "probe a URL or HOST:PORT, or ask the supervisor whether its services are healthy", \
+		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \
+		"       mls health [-t TIMEOUT] [-s SOCKET] [NAME...]\n" \
+		"exit: 0 healthy, 1 unhealthy (why on stderr), 2 usage, 3 supervisor not reachable") \
 	APPLET(gitwatch, "follow git repositories and deploy new commits", \
 		"mls gitwatch [-c FILE]") \
 	APPLET(httpd, "serve the dashboard, JSON API and metrics", \

@@ -222,7 +222,7 @@ int http_status_feed(struct http_status_rd *r, const char *buf, size_t n,
 	int *code, char *err, size_t errsz)
 {
 	if (r->len == SIZE_MAX) {
-		seterr(err, errsz, "bad response (the reader has already failed)");
+		seterr(err, errsz, "bad response: (the reader has already failed)");
 		return -1;
 	}
 	if (r->len && r->line[r->len - 1] == '\n') {

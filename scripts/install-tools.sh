@@ -12,7 +12,7 @@
 #            for `apt-get source`                      (the libraries)
 #   dev      gcc with ASan/UBSan                       (make dev)
 #   test     prove, file, nc, python3, unshare, ps,
-#            tzdata                                    (make test)
+#            tzdata, openssl                           (make test)
 #   aarch64  cross gcc + musl for arm64                (ARCH=aarch64)
 #   armhf    cross gcc + musl for armhf                (ARCH=armhf)
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
@@ -68,6 +68,8 @@ check() {
 		have useradd || want passwd        # the second uid of tests/34-authz.t
 		have unshare || want util-linux   # PID namespace tests (tests/32-pid1.t)
 		have ps || want procps
+		# the test CA and server certificate of tests/36-health-cli.t
+		have openssl || want openssl
 		# zones of the cron tests (tests/unit/test_cron.c; skipped without,
 		# a failure under CI=true)
 		[ -f /usr/share/zoneinfo/Australia/Lord_Howe ] || want tzdata ;;

@@ -5,7 +5,9 @@
 . "${TESTS_DIR:?}/lib.sh"
 
 APPLETS="supervise ctl health gitwatch httpd validate"
-STUBS="health gitwatch httpd"
+STUBS="gitwatch httpd"
+# mls health without a URL asks a supervisor: none listens at this socket
+export MLS_SOCKET="$T/no-supervisor.sock"
 
 # A config validate accepts, and one it refuses (with a known message)
 mkdir -p "$T/cfg"
@@ -31,6 +33,8 @@ stub_re() {
 		echo "^mls ctl: no command$"
 	elif [ "$1" = supervise ]; then
 		echo "^mls supervise: invalid config, not starting"
+	elif [ "$1" = health ]; then
+		echo "^mls health: cannot reach the supervisor at $T/no-supervisor.sock"
 	elif [ "$1" = gitwatch ]; then
 		echo "^mls gitwatch: (not implemented yet|this build has no git support.*)$"
 	else
