@@ -210,9 +210,12 @@ fuzz-build: $(FUZZ_BINS)
 dev:
 	@$(MAKE) --no-print-directory KIND=dev all
 
-# Size limits (bytes) checked by `make size`
+# Size limits (bytes) checked by `make size`. The minimal build's was 320
+# KiB until health checks (issue 8) brought musl's resolver (getaddrinfo,
+# about 15 KiB, for `mls health` on host names), the probes, the notify
+# parser and /proc metrics: 342 KiB then, so 360 KiB.
 MAX_FULL := 1048576
-MAX_MIN  := 327680
+MAX_MIN  := 368640
 
 # Everything prove runs: integration scripts, then unit tests built twice
 TESTS := $(sort $(wildcard tests/*.t)) \
