@@ -246,6 +246,7 @@ test-cross:
 
 # The README's main job: the demo services in the foreground, Ctrl-C stops
 demo: $(MLS)
+	@scripts/install-tools.sh demo
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
 	@exec $(MLS) supervise -c config/demo.yaml
 

@@ -18,6 +18,7 @@
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
 #   fuzz     clang + libFuzzer runtime                 (make fuzz)
 #   bench    /usr/bin/time                             (make bench)
+#   demo     python3 (the demo's HTTP service)         (make demo)
 #   all      every group (CI)
 set -eu
 
@@ -93,8 +94,10 @@ check() {
 		{ have clang && fuzzer_rt; } || want libclang-rt-14-dev ;;
 	bench)
 		[ -x /usr/bin/time ] || want time ;;
+	demo)
+		have python3 || want python3 ;;
 	all)
-		for g in musl deps dev test aarch64 armhf qemu fuzz bench; do
+		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo; do
 			check $g
 		done ;;
 	*)

@@ -130,3 +130,6 @@ MLS=$MLS BENCH_DIR=$BENCH_DIR tests/bench/supervise.sh
 
 # --- reconcile passes over 1,000 and 10,000 services (name index) ---------
 MLS=$MLS MLS_OLD=${MLS_OLD:-} BENCH_DIR=$BENCH_DIR tests/bench/reconcile.sh
+
+# --- health checks: CPU per 1,000 checks, idle cost with 100 services --------
+MLS=$MLS tests/bench/health.sh
