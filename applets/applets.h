@@ -10,7 +10,7 @@
 	APPLET(ctl, "control a running supervisor over its socket", \
 		"mls ctl [-s SOCKET] [--json] [--timeout DURATION] [--no-wait] COMMAND [ARGS...]\n" \
 		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \
-		"  logs [-f] [-n N] [-t] NAME | history NAME | events | top | reload | shutdown |\n" \
+		"  logs [-f] [-n N] [-t] NAME | history NAME | health NAME... | events | top | reload | shutdown |\n" \
 		"  version | run NAME[.N] [-c FILE]...") \
 	APPLET(health, "probe a URL or HOST:PORT, or ask the supervisor whether its services are healthy", \
 		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \

@@ -55,6 +55,12 @@ like "$R" '"results":\[\{"time":[0-9]+,"duration_ms":[0-9]+,"ok":true,"message":
 N=$(printf '%s' "$R" | grep -o '"ok":true,"message"' | wc -l)
 ok $((N >= 1 && N <= 5 ? 0 : 1)) "... at most 5 of them ($N)"
 
+ctl health web
+like "$OUT" 'web\.1: healthy \(0 failures in a row\)' "ctl health web: the health" || diag "$OUT $ERR"
+like "$OUT" '[0-9:]+ +[0-9]+ms  ok    HTTP 200' "... and the results"
+ctl status web
+like "$OUT" 'web\.1: healthy' "ctl status web shows the health log too"
+
 # unhealthy: restarted through the stop path, the restart counted
 echo 503 >"$T/mode"
 t0=$(now_ms)

@@ -120,6 +120,7 @@ static const struct cmd {
 	{ "signal", ctl_signal, 1 },
 	{ "logs", ctl_logs, 0 },
 	{ "history", ctl_history, 1 },
+	{ "health", ctl_health, 1 },
 	{ "events", ctl_events, 1 },
 	{ "top", ctl_top, 1 },
 	{ "reload", ctl_reload, 1 },

@@ -91,6 +91,7 @@ void table_free(struct table *t);
 
 /* --- commands --- */
 int ctl_status(const struct ctl *c, int argc, char **argv);
+int ctl_health(const struct ctl *c, int argc, char **argv);
 int ctl_top(const struct ctl *c, int argc, char **argv);
 int ctl_change(const struct ctl *c, int argc, char **argv); /* start|stop|restart */
 int ctl_shutdown(const struct ctl *c, int argc, char **argv);

@@ -238,6 +238,49 @@ static void status_table(struct table *t, const cJSON *svcs, const struct sample
 	}
 }
 
+/* The health log of a `health` reply: for each instance with a check,
+ * its health and its last results (Docker's health log) */
+static void print_health(const cJSON *j)
+{
+	const cJSON *in;
+	cJSON_ArrayForEach(in, js_arr(j, "health"))
+	{
+		const char *h = js_str(in, "health");
+		if (!h)
+			continue;
+		double f = 0;
+		js_num(in, "failures", &f);
+		printf("\n%s: %s (%.0f failure%s in a row)\n", js_str(in, "name") ? js_str(in, "name") : "?", h, f,
+			f == 1 ? "" : "s");
+		const cJSON *r;
+		cJSON_ArrayForEach(r, js_arr(in, "results"))
+		{
+			double t = 0, d = 0;
+			char clock[32];
+			js_num(r, "time", &t);
+			js_num(r, "duration_ms", &d);
+			const char *m = js_str(r, "message");
+			printf("  %s  %5.0fms  %-4s  %s\n", fmt_clock(t / 1000.0, 0, clock, sizeof clock), d,
+				js_bool(r, "ok") ? "ok" : "FAIL", m ? m : "");
+		}
+	}
+}
+
+int ctl_health(const struct ctl *c, int argc, char **argv)
+{
+	int rc;
+	if (argc < 2)
+		return ctl_usage("health NAME...");
+	cJSON *j = ctl_call(c, argv, argc, &rc);
+	if (!j || c->json) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	print_health(j);
+	cJSON_Delete(j);
+	return CTL_OK;
+}
+
 int ctl_status(const struct ctl *c, int argc, char **argv)
 {
 	int rc;
@@ -251,6 +294,15 @@ int ctl_status(const struct ctl *c, int argc, char **argv)
 	table_print(&t, stdout);
 	table_free(&t);
 	cJSON_Delete(j);
+	if (argc > 1) {
+		/* status NAME...: the health log too, when there is one */
+		argv[0] = "health";
+		cJSON *h = ctl_call(c, argv, argc, &rc);
+		if (h)
+			print_health(h);
+		cJSON_Delete(h);
+		argv[0] = "status";
+	}
 	return CTL_OK;
 }
 
