@@ -12,7 +12,7 @@
 #            for `apt-get source`                      (the libraries)
 #   dev      gcc with ASan/UBSan                       (make dev)
 #   test     prove, file, nc, python3, unshare, ps,
-#            tzdata, openssl                           (make test)
+#            tzdata, openssl, redis-server             (make test)
 #   aarch64  cross gcc + musl for arm64                (ARCH=aarch64)
 #   armhf    cross gcc + musl for armhf                (ARCH=armhf)
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
@@ -67,6 +67,7 @@ check() {
 		# a python3 a second uid may run (tests/34-authz.t; root's may be under /root)
 		[ -x /usr/bin/python3 ] || want python3
 		have useradd || want passwd        # the second uid of tests/34-authz.t
+		have redis-server || want redis-server  # a real sd_notify daemon (tests/35-health.t)
 		have unshare || want util-linux   # PID namespace tests (tests/32-pid1.t)
 		have ps || want procps
 		# the test CA and server certificate of tests/36-health-cli.t

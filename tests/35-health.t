@@ -279,4 +279,28 @@ ctl stop daemon
 wait_for "the daemon's STOPPING=1 at SIGTERM reaches mls (the socket is still open)" 10 eval 'grep -qx "stopping sent" "$T/daemon.out"'
 sv_stop
 
+# ------------------------- a real daemon written for systemd: redis-server
+if command -v redis-server >/dev/null 2>&1; then
+	cat >"$T/h8.yaml" <<EOF
+state_dir: $T/s8
+services:
+  redis:
+    command: ["redis-server", "--port", "\${PORT}", "--bind", "127.0.0.1", "--supervised", "systemd",
+              "--save", "", "--appendonly", "no", "--dir", "$T", "--daemonize", "no"]
+    port: auto
+    ready: notify
+EOF
+	sv_start "$T/h8.yaml"
+	wait_for "redis-server --supervised systemd: running after its READY=1" 10 state_is redis.1 running
+	wait_for "... its STATUS= is the note" 10 eval '[ "$(field_of redis.1 note)" = "Ready to accept connections" ]'
+	ctl status redis
+	like "$OUT" 'running .*Ready to accept connections' "... ctl status shows it" || diag "$OUT"
+	sv_stop
+	is "$SV_RC" 0 "... the supervisor stops it and exits 0"
+	grep -Eq 'sd_notify|supervision error' "$SV_OUT" "$SV_ERR"
+	ok $((! $?)) "... redis logs no sd_notify error at its stop (the socket stays open)" || diag "$(grep -E 'sd_notify|supervision' "$SV_OUT" "$SV_ERR")"
+else
+	skip "redis-server is not installed (scripts/install-tools.sh test installs it)"
+fi
+
 done_testing

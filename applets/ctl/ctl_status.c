@@ -32,7 +32,8 @@ static void note_add(char *buf, size_t sz, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* NOTE: why it waits or failed, next run, backoff restart, dropped lines */
+/* NOTE: why it waits or failed, what it says (STATUS=), why it is
+ * unhealthy, next run, backoff restart, dropped lines */
 static char *status_note(const cJSON *s, char *buf, size_t sz)
 {
 	const char *reason = js_str(s, "reason"), *state = js_str(s, "state");
@@ -48,6 +49,13 @@ static char *status_note(const cJSON *s, char *buf, size_t sz)
 		else if (js_num(s, "exit_code", &v))
 			note_add(buf, sz, "exited with status %.0f", v);
 	}
+	const char *ns = js_str(s, "notify_state"), *note = js_str(s, "note");
+	if (ns)
+		note_add(buf, sz, "%s", ns);
+	if (note && js_str(s, "state") && strcmp(js_str(s, "state"), "stopped"))
+		note_add(buf, sz, "%s", note); /* its STATUS= (sd_notify) */
+	if (js_str(s, "health") && !strcmp(js_str(s, "health"), "unhealthy") && js_str(s, "health_message"))
+		note_add(buf, sz, "check: %s", js_str(s, "health_message"));
 	if (js_num(s, "next_run", &v))
 		note_add(buf, sz, "next run %s", fmt_clock(v, 0, t, sizeof t));
 	if (js_num(s, "next_start", &v)) {
