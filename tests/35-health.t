@@ -113,6 +113,15 @@ services:
     healthcheck:
       tcp: "127.0.0.1:\${PORT}"
       interval: 200ms
+  tls:
+    command: ["python3", "$TESTS_DIR/hcserver.py", "\${PORT}", "$T/mode2"]
+    port: auto
+    healthcheck:
+      http: "https://localhost:\${PORT}/"
+      interval: 300ms
+      timeout: 2s
+      retries: 1
+      restart: false
   closed:
     command: ["sleep", "1000"]
     restart_backoff: {initial: 5s}
@@ -124,6 +133,8 @@ services:
 EOF
 sv_start "$T/h2.yaml"
 wait_for "expect_status [503]: a 503 is healthy" 10 health_is maint.1 healthy
+wait_for "https: checked by a child mls health (PID 1 parses no TLS): a plain HTTP server fails it" 15 health_is tls.1 unhealthy
+like "$(field_of tls.1 health_message)" '^mls health: https://localhost:[0-9]+/: ' "... the child's one line is the message ($(field_of tls.1 health_message))"
 wait_for "tcp: a listening port is healthy" 10 health_is tcp.1 healthy
 is "$(field_of tcp.1 health_message)" "connected" "... message: connected"
 wait_for "tcp: a closed port is unhealthy" 10 health_is closed.1 unhealthy
