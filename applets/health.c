@@ -267,6 +267,19 @@ struct tls_io {
 	int eof;         /* the peer closed */
 };
 
+/* Wait for fd to be ready before the deadline; -1 with timed_out or err set */
+static int io_wait(struct tls_io *io, int events)
+{
+	int r = wait_fd(io->fd, events, io->deadline);
+	if (r > 0)
+		return 0;
+	if (r == 0)
+		io->timed_out = 1;
+	else
+		io->err = errno;
+	return -1;
+}
+
 static int tls_read(void *ctx, unsigned char *buf, size_t len)
 {
 	struct tls_io *io = ctx;
@@ -284,14 +297,8 @@ static int tls_read(void *ctx, unsigned char *buf, size_t len)
 			io->err = errno;
 			return -1;
 		}
-		int r = wait_fd(io->fd, POLLIN, io->deadline);
-		if (r <= 0) {
-			if (r == 0)
-				io->timed_out = 1;
-			else
-				io->err = errno;
+		if (io_wait(io, POLLIN) < 0)
 			return -1;
-		}
 	}
 }
 
@@ -308,14 +315,8 @@ static int tls_write(void *ctx, const unsigned char *buf, size_t len)
 			io->err = errno;
 			return -1;
 		}
-		int r = wait_fd(io->fd, POLLOUT, io->deadline);
-		if (r <= 0) {
-			if (r == 0)
-				io->timed_out = 1;
-			else
-				io->err = errno;
+		if (io_wait(io, POLLOUT) < 0)
 			return -1;
-		}
 	}
 }
 
