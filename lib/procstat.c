@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "procstat.h"
@@ -210,6 +211,63 @@ int procstat_read(int pgid, int pid, struct procstat *out)
 		errno = ESRCH;
 		return -1;
 	}
+	return 0;
+}
+
+static const int *many_keys;
+static int cmp_idx(const void *a, const void *b)
+{
+	int x = many_keys[*(const int *)a], y = many_keys[*(const int *)b];
+	return (x > y) - (x < y);
+}
+
+int procstat_read_many(const int *pgids, int n, struct procstat *outs)
+{
+	if (n <= 0)
+		return 0;
+	int *idx = malloc((size_t)n * sizeof *idx);
+	if (!idx)
+		return -1;
+	for (int k = 0; k < n; k++) {
+		idx[k] = k;
+		memset(&outs[k], 0, sizeof outs[k]);
+	}
+	many_keys = pgids;
+	qsort(idx, (size_t)n, sizeof *idx, cmp_idx);
+	DIR *d = opendir("/proc");
+	if (!d) {
+		free(idx);
+		return -1;
+	}
+	int pgrp;
+	unsigned long long ticks;
+	for (struct dirent *e; (e = readdir(d));) {
+		const char *s = e->d_name;
+		int p = 0;
+		if (*s < '1' || *s > '9')
+			continue;
+		for (; *s >= '0' && *s <= '9' && p <= 99999999; s++)
+			p = p * 10 + (*s - '0');
+		if (*s || read_stat(p, &pgrp, &ticks))
+			continue;
+		/* binary search for pgrp among the groups asked for */
+		int lo = 0, hi = n - 1, at = -1;
+		while (lo <= hi) {
+			int mid = (lo + hi) / 2, v = pgids[idx[mid]];
+			if (v == pgrp) {
+				at = idx[mid];
+				break;
+			}
+			if (v < pgrp)
+				lo = mid + 1;
+			else
+				hi = mid - 1;
+		}
+		if (at >= 0 && outs[at].nprocs < PROCSTAT_MAX_PROCS)
+			add_proc(p, ticks, &outs[at]);
+	}
+	closedir(d);
+	free(idx);
 	return 0;
 }
 

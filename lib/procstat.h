@@ -48,6 +48,12 @@ struct procstat {
  * parent's cutime, which is not summed). */
 int procstat_read(int pgid, int pid, struct procstat *out);
 
+/* The same for n process groups in one scan of /proc (a status of 1,000
+ * instances costs one scan, not 1,000): outs[k] gets the sums of the group
+ * pgids[k] (nprocs 0: none found). Groups must be > 0 and distinct.
+ * Returns 0, or -1 with errno (ENOMEM, or opening /proc). */
+int procstat_read_many(const int *pgids, int n, struct procstat *outs);
+
 /* CPU use over an interval, in % of one core (200 = two cores busy): from
  * cpu_ticks ticks0 at t0_ms to ticks1 at t1_ms (any one clock in ms,
  * CLOCK_MONOTONIC). 0 when the interval is 0 or negative, or when ticks

@@ -105,24 +105,55 @@ static int resolve(struct ctlconn *c, int argc, char **argv, int allow_all, stru
 
 /* ------------------------------------------------------------ status */
 
-/* Metrics of its process group from /proc, sampled at most once a second
- * and only when someone asks (status, top): no timer reads them */
-static void metrics_json(struct jbuf *b, const struct inst *ci)
+/* Metrics of every instance's process group from /proc: one scan for all
+ * of them, when a `status` asks and the samples are a second old or more;
+ * no timer reads them */
+static void refresh_metrics(void)
 {
-	struct inst *i = (struct inst *)ci; /* the sample is a cache */
 	int64_t now = loop_now_ms();
-	if (i->pid > 0 && (!i->stat_ms || now - i->stat_ms >= 1000)) {
-		struct procstat st;
-		if (procstat_read(i->pgid, i->pid, &st) == 0) {
-			i->cpu_percent = i->stat_ms ? procstat_cpu_percent(i->stat.cpu_ticks, i->stat_ms, st.cpu_ticks, now)
-						    : 0;
-			/* first sample: the average since it started */
-			if (!i->stat_ms && now > i->spawned_ms)
-				i->cpu_percent = procstat_cpu_percent(0, i->spawned_ms, st.cpu_ticks, now);
-			i->stat = st;
-			i->stat_ms = now;
+	int n = 0, cap = 0;
+	struct inst **v = NULL;
+	for (int s = 0; s < SV.nsvcs; s++)
+		for (int k = 0; k < SV.svcs[s]->ninst; k++) {
+			struct inst *i = SV.svcs[s]->inst[k];
+			if (i->pid <= 0 || i->pgid <= 0 || (i->stat_ms && now - i->stat_ms < 1000))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				struct inst **p = realloc(v, (size_t)cap * sizeof *p);
+				if (!p)
+					goto out;
+				v = p;
+			}
+			v[n++] = i;
 		}
+	if (!n)
+		goto out;
+	int *pg = malloc((size_t)n * sizeof *pg);
+	struct procstat *st = malloc((size_t)n * sizeof *st);
+	if (pg && st) {
+		for (int k = 0; k < n; k++)
+			pg[k] = v[k]->pgid;
+		if (procstat_read_many(pg, n, st) == 0)
+			for (int k = 0; k < n; k++) {
+				struct inst *i = v[k];
+				if (!st[k].nprocs)
+					continue;
+				/* the first sample: the average since it started */
+				i->cpu_percent = i->stat_ms ? procstat_cpu_percent(i->stat.cpu_ticks, i->stat_ms, st[k].cpu_ticks, now)
+							    : procstat_cpu_percent(0, i->spawned_ms, st[k].cpu_ticks, now);
+				i->stat = st[k];
+				i->stat_ms = now;
+			}
 	}
+	free(pg);
+	free(st);
+out:
+	free(v);
+}
+
+static void metrics_json(struct jbuf *b, const struct inst *i)
+{
 	if (i->pid <= 0 || !i->stat_ms) {
 		jb_puts(b, ",\"cpu_percent\":null,\"cpu_seconds\":null,\"rss_bytes\":null,\"threads\":null,\"fds\":null");
 		return;
@@ -202,6 +233,7 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 
 static void do_status(struct ctlconn *c, int argc, char **argv)
 {
+	refresh_metrics();
 	struct inst **t = NULL;
 	int n = 0;
 	if (argc > 1 && resolve(c, argc - 1, argv + 1, 1, &t, &n) < 0)

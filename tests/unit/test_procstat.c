@@ -230,6 +230,17 @@ static void test_group(void)
 	OK(st.rss_bytes >= MEM, "group: rss >= 8 MiB (%lld)", st.rss_bytes);
 	OK(st.fds >= NFDS, "group: fds >= %d (%d)", NFDS, st.fds);
 	OK(st.threads >= st.nprocs, "group: threads >= nprocs (%d)", st.threads);
+
+	/* several groups in one scan: the same sums, and a gone group empty */
+	{
+		int pg[3] = { getpgrp(), cpu, 999999999 };
+		struct procstat many[3];
+		r = procstat_read_many(pg, 3, many);
+		OK(r == 0 && many[1].nprocs == 3 && many[1].fds >= NFDS && many[1].rss_bytes >= MEM,
+			"read_many: the children's group as read alone (%d procs, %d fds)", many[1].nprocs, many[1].fds);
+		OK(many[0].nprocs >= 1, "read_many: the test's own group too (%d)", many[0].nprocs);
+		OK(many[2].nprocs == 0, "read_many: no such group: nothing (%d)", many[2].nprocs);
+	}
 	OK(st.cpu_ticks > 0, "group: cpu_ticks > 0 (%llu)", st.cpu_ticks);
 
 	/* each child alone: the figures are its own */
