@@ -97,6 +97,8 @@ is "$SV_RC" 0 "supervisor exits 0"
 
 # ----------------------------------------------------- expect_status, tcp
 echo 503 >"$T/mode2"
+echo 200 >"$T/mode-quick"
+t_h2=$(now_ms)
 cat >"$T/h2.yaml" <<EOF
 state_dir: $T/s2
 services:
@@ -122,6 +124,14 @@ services:
       timeout: 2s
       retries: 1
       restart: false
+  quick:
+    command: ["python3", "$TESTS_DIR/hcserver.py", "\${PORT}", "$T/mode-quick"]
+    port: auto
+    healthcheck:
+      http: "http://127.0.0.1:\${PORT}/"
+      interval: 30s
+      start_period: 20s
+      start_interval: 100ms
   closed:
     command: ["sleep", "1000"]
     restart_backoff: {initial: 5s}
@@ -133,6 +143,9 @@ services:
 EOF
 sv_start "$T/h2.yaml"
 wait_for "expect_status [503]: a 503 is healthy" 10 health_is maint.1 healthy
+wait_for "start_interval 100ms in start_period: healthy long before interval (30 s)" 8 health_is quick.1 healthy
+t1=$(now_ms)
+ok $((t1 - t_h2 < 8000 ? 0 : 1)) "... within $((t1 - t_h2)) ms of the start"
 wait_for "https: checked by a child mls health (PID 1 parses no TLS): a plain HTTP server fails it" 15 health_is tls.1 unhealthy
 like "$(field_of tls.1 health_message)" '^mls health: https://localhost:[0-9]+/: ' "... the child's one line is the message ($(field_of tls.1 health_message))"
 wait_for "tcp: a listening port is healthy" 10 health_is tcp.1 healthy
