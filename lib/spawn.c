@@ -335,6 +335,17 @@ static void reset_reserved_signals(void)
  * with errno and c->step set. */
 static int child_setup(const struct spawn_req *r, struct child *c)
 {
+	if (r->pid_var) {
+		/* the pid is known only here: digits by hand (no stdio in
+		 * the child), into the room the caller left after '=' */
+		char d[24], *v = strchr(r->pid_var, '=') + 1;
+		int n = 0;
+		for (unsigned long p = (unsigned long)getpid(); p || !n; p /= 10)
+			d[n++] = (char)('0' + p % 10);
+		while (n)
+			*v++ = d[--n];
+		*v = 0;
+	}
 	if (loop_reset_signals_for_child() < 0)
 		return fail(c, "reset signals", NULL);
 	reset_reserved_signals();

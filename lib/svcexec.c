@@ -320,12 +320,14 @@ static int build_env(struct svcexec *x, const struct service *s,
 	    err, errsz)))
 		return -1;
 	if (s->watchdog_ms > 0) {
-		/* sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not
-		 * known before the spawn, and without it any process of the
-		 * service may ping */
+		/* sd_watchdog_enabled(3) */
 		char us[32];
 		int n = snprintf(us, sizeof us, "%lld", (long long)s->watchdog_ms * 1000);
-		if (env_set(&e, "WATCHDOG_USEC", 13, us, (size_t)n, err, errsz))
+		/* WATCHDOG_PID: room for the pid, written by the child
+		 * (spawn_req.pid_var), so sd_watchdog_enabled(3) in a helper
+		 * process of the service says no */
+		if (env_set(&e, "WATCHDOG_USEC", 13, us, (size_t)n, err, errsz) ||
+		    env_set(&e, "WATCHDOG_PID", 12, "0000000000000000000000", 22, err, errsz))
 			return -1;
 	}
 	x->envp = e.v;
@@ -404,6 +406,9 @@ void svcexec_req(const struct svcexec *x, const struct service *s,
 	r->rlimit_nproc = s->limits.pids;
 	r->nice = s->nice;
 	r->has_nice = s->has_nice;
+	for (char *const *v = x->envp; s->watchdog_ms > 0 && v && *v; v++)
+		if (!strncmp(*v, "WATCHDOG_PID=", 13))
+			r->pid_var = *v;
 }
 
 void svcexec_free(struct svcexec *x)

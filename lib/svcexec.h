@@ -6,7 +6,8 @@
  * every start: KEY=VALUE lines, '#' comments, blank lines, optional
  * "export ", single or double quotes stripped) + `environment` + MLS_SERVICE,
  * MLS_INSTANCE (1-based), PORT (when the service has a port) and
- * WATCHDOG_USEC (when it has a watchdog). Later
+ * WATCHDOG_USEC and WATCHDOG_PID (the child's own pid, written by it
+ * before the exec: spawn_req.pid_var) when it has a watchdog. Later
  * entries replace earlier ones of the same name. ${PORT}, ${MLS_INSTANCE},
  * ${MLS_SERVICE} and $$ (kept by the loader) are expanded here, in the
  * command, the environment values and working_dir.

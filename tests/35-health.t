@@ -295,6 +295,7 @@ sv_start "$T/h7.yaml"
 wait_for "notify: the daemon is running after READY=1" 10 state_is daemon.1 running
 wait_for "... its STATUS= is its note" 10 eval '[ "$(field_of daemon.1 note)" = "Ready to accept connections" ]'
 wait_for "watchdog: WATCHDOG_USEC is set" 10 eval 'grep -qx 500000 "$T/dog.out.watchdog"'
+wait_for "watchdog: WATCHDOG_PID is the service's own pid" 10 eval 'grep -qx "pid ok" "$T/dog.out.watchdog"' || diag "$(cat "$T/dog.out.watchdog")"
 D1=$(pid_of dog.1)
 wait_for "watchdog: the service that stops pinging is restarted" 15 err_has 'dog\.1: restarting: unhealthy: watchdog timeout'
 wait_for "... a new process" 10 pid_changed dog.1 "$D1"

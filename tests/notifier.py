@@ -31,6 +31,8 @@ time.sleep(0.2)
 send("READY=1\nSTATUS=Ready to accept connections")
 with open(out + ".watchdog", "w") as f:
     f.write(os.environ.get("WATCHDOG_USEC", "") + "\n")
+    f.write("pid " + ("ok" if os.environ.get("WATCHDOG_PID") == str(os.getpid()) else
+                      "wrong: %r, mine %d" % (os.environ.get("WATCHDOG_PID"), os.getpid())) + "\n")
 n = 0
 while pings < 0 or n < pings:
     time.sleep(0.1)
