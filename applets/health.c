@@ -169,6 +169,20 @@ static int judge(const struct health *h, int code)
 	return fail(h, "status %d", code);
 }
 
+/* n more bytes of the response: -1 to read on, or the exit status once
+ * the status line has ended (judged) or is bad */
+static int feed(const struct health *h, struct http_status_rd *rd, const char *buf, size_t n)
+{
+	char err[256];
+	int code;
+	int r = http_status_feed(rd, buf, n, &code, err, sizeof err);
+	if (r > 0)
+		return judge(h, code);
+	if (r < 0)
+		return fail(h, "%s", err);
+	return -1;
+}
+
 /* The peer closed before the status line ended */
 static int closed_early(const struct health *h, size_t got)
 {
@@ -212,7 +226,7 @@ static int http_plain(const struct health *h, const struct http_url *u,
 	}
 
 	struct http_status_rd rd = { .len = 0 };
-	char buf[HTTP_STATUS_MAX], err[256];
+	char buf[HTTP_STATUS_MAX];
 	size_t got = 0;
 	for (;;) {
 		int r = wait_fd(fd, POLLIN, h->deadline);
@@ -238,14 +252,9 @@ static int http_plain(const struct health *h, const struct http_url *u,
 			goto out;
 		}
 		got += (size_t)n;
-		int code;
-		r = http_status_feed(&rd, buf, (size_t)n, &code, err, sizeof err);
-		if (r > 0) {
-			rc = judge(h, code);
-			goto out;
-		}
-		if (r < 0) {
-			fail(h, "%s", err);
+		int done = feed(h, &rd, buf, (size_t)n);
+		if (done >= 0) {
+			rc = done;
 			goto out;
 		}
 	}
@@ -627,7 +636,7 @@ static int http_tls(const struct health *h, const struct http_url *u,
 		goto out;
 	}
 	struct http_status_rd rd = { .len = 0 };
-	char buf[HTTP_STATUS_MAX], err[256];
+	char buf[HTTP_STATUS_MAX];
 	for (;;) {
 		int n = br_sslio_read(&ioc, buf, sizeof buf);
 		if (n < 0) {
@@ -635,14 +644,9 @@ static int http_tls(const struct health *h, const struct http_url *u,
 			goto out;
 		}
 		got += (size_t)n;
-		int code;
-		int r = http_status_feed(&rd, buf, (size_t)n, &code, err, sizeof err);
-		if (r > 0) {
-			rc = judge(h, code);
-			goto out;
-		}
-		if (r < 0) {
-			fail(h, "%s", err);
+		int done = feed(h, &rd, buf, (size_t)n);
+		if (done >= 0) {
+			rc = done;
 			goto out;
 		}
 	}

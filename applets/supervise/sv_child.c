@@ -299,6 +299,8 @@ int child_notify(int fd, struct notify_msg *m)
 				close(f);
 			}
 		}
+	if (mh.msg_flags & MSG_TRUNC)
+		return 0; /* more than NOTIFY_MAX bytes: not a notify datagram */
 	return notify_parse(buf, (size_t)n, m) == 0 ? 1 : 0;
 }
 

@@ -40,6 +40,12 @@ struct hprobe {
 	int64_t timer;      /* the next check, or the deadline of the running one */
 	int running;
 	int64_t t0;         /* monotonic start of the running check */
+	/* what a check does (prepare()) */
+	enum { PM_BAD, PM_EXEC, PM_CONNECT, PM_CHILD } mode;
+	char *target;       /* the expanded URL or HOST:PORT (malloc'd) */
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char bad[256];      /* PM_BAD: why every check fails */
 	/* tcp, http */
 	int fd;
 	int64_t fd_id;
@@ -285,53 +291,63 @@ static void start_mls_health(struct hprobe *p, const char *target)
 
 /* -------------------------------------------------------------- probing */
 
-static void start_check(struct hprobe *p)
+/* What each check of this probe does, worked out once when the probe is
+ * made (the instance's port is fixed while it runs): no expansion, parse
+ * or allocation per check */
+static void prepare(struct hprobe *p)
 {
 	struct inst *i = p->i;
 	const struct healthcheck *h = p->h;
+	if (h->kind == HC_EXEC) {
+		p->mode = PM_EXEC;
+		return;
+	}
+	p->mode = PM_BAD;
+	p->target = svcexec_expand(h->kind == HC_HTTP ? h->http : h->tcp, i->svc->cfg, i->idx, i->port, p->bad,
+		sizeof p->bad);
+	if (!p->target)
+		return;
+	if (h->kind == HC_TCP) {
+		char host[256], port[16];
+		if (hostport_parse(p->target, host, sizeof host, port, sizeof port, p->bad, sizeof p->bad) == 0)
+			p->mode = numeric(host, port, &p->sa, &p->salen) < 0 ? PM_CHILD : PM_CONNECT;
+		return;
+	}
+	struct http_url u;
+	if (http_url_parse(p->target, &u, p->bad, sizeof p->bad) < 0)
+		return;
+	if (u.tls || numeric(u.host, u.port, &p->sa, &p->salen) < 0)
+		p->mode = PM_CHILD;
+	else if (http_request(&u, MLS_VERSION, p->req, sizeof p->req) < 0)
+		snprintf(p->bad, sizeof p->bad, "the request does not fit (URL too long)");
+	else {
+		p->http = 1;
+		p->mode = PM_CONNECT;
+	}
+}
+
+static void start_check(struct hprobe *p)
+{
 	p->t0 = loop_now_ms();
 	p->running = 1;
 	p->fd = p->out_r = -1;
 	p->sent = p->reqlen = 0;
-	p->http = 0;
 	memset(&p->rd, 0, sizeof p->rd);
-	arm(p, p->t0 + h->timeout_ms);
-	if (h->kind == HC_EXEC) {
-		start_child(p, &h->exec);
-		return;
+	arm(p, p->t0 + p->h->timeout_ms);
+	switch (p->mode) {
+	case PM_EXEC:
+		start_child(p, &p->h->exec);
+		break;
+	case PM_CHILD:
+		start_mls_health(p, p->target);
+		break;
+	case PM_CONNECT:
+		start_connect(p, &p->sa, p->salen);
+		break;
+	case PM_BAD:
+		verdict(p, 0, p->bad);
+		break;
 	}
-	char err[256];
-	char *target = svcexec_expand(h->kind == HC_HTTP ? h->http : h->tcp, i->svc->cfg, i->idx, i->port, err,
-		sizeof err);
-	if (!target) {
-		verdict(p, 0, err);
-		return;
-	}
-	struct sockaddr_storage sa;
-	socklen_t len;
-	if (h->kind == HC_TCP) {
-		char host[256], port[16];
-		if (hostport_parse(target, host, sizeof host, port, sizeof port, err, sizeof err) < 0)
-			verdict(p, 0, err);
-		else if (numeric(host, port, &sa, &len) < 0)
-			start_mls_health(p, target);
-		else
-			start_connect(p, &sa, len);
-		free(target);
-		return;
-	}
-	struct http_url u;
-	if (http_url_parse(target, &u, err, sizeof err) < 0)
-		verdict(p, 0, err);
-	else if (u.tls || numeric(u.host, u.port, &sa, &len) < 0)
-		start_mls_health(p, target);
-	else if (http_request(&u, MLS_VERSION, p->req, sizeof p->req) < 0)
-		verdict(p, 0, "the request does not fit (URL too long)");
-	else {
-		p->http = 1;
-		start_connect(p, &sa, len);
-	}
-	free(target);
 }
 
 static void on_probe_timer(struct loop *l, int64_t id, void *ctx)
@@ -362,6 +378,7 @@ static void probe_free(struct inst *i)
 	probe_end(p);
 	if (p->timer)
 		loop_timer_cancel(SV.loop, p->timer);
+	free(p->target);
 	free(p);
 	i->probe = NULL;
 }
@@ -381,6 +398,7 @@ void health_sync(struct inst *i)
 	p->i = i;
 	p->h = h;
 	p->fd = p->out_r = -1;
+	prepare(p);
 	i->probe = p;
 	arm(p, loop_now_ms() + period(i));
 }
