@@ -94,6 +94,35 @@ static void feed(const uint8_t *d, size_t n, unsigned seed, struct answer *a)
 	free(r);
 }
 
+/* The same bytes as a health check's target (from the config): the URL
+ * and HOST:PORT parsers, and the request built from a parsed URL */
+static void urls(const uint8_t *d, size_t n)
+{
+	if (n > 4096)
+		return;
+	char *t = malloc(n + 1);
+	if (!t)
+		return;
+	memcpy(t, d, n);
+	t[n] = 0;
+	struct http_url u;
+	char err[256], req[4400], host[256], port[16];
+	if (http_url_parse(t, &u, err, sizeof err) == 0) {
+		if (!u.host[0] || !u.port[0] || u.path[0] != '/')
+			abort();
+		int len = http_request(&u, "fuzz", req, sizeof req);
+		if (len >= 0 && (len < 4 || memcmp(req, "GET ", 4) || memcmp(req + len - 4, "\r\n\r\n", 4)))
+			abort();
+	} else if (!err[0])
+		abort();
+	if (hostport_parse(t, host, sizeof host, port, sizeof port, err, sizeof err) == 0) {
+		if (!host[0] || !port[0])
+			abort();
+	} else if (!err[0])
+		abort();
+	free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -122,5 +151,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strcmp(whole.err, bytes.err) || strcmp(whole.err, pieces.err))
 			abort();
 	}
+	urls(d, n);
 	return 0;
 }
