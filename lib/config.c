@@ -908,7 +908,9 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 		L->in_defaults = 0;
 		return 0;
 	}
-	if (!name_ok(s->name))
+	if (!strcmp(s->name, HTTP_SERVICE))
+		err(L, namenode, k0, "the name '%s' is mls's own (it serves http:): choose another", s->name);
+	else if (!name_ok(s->name))
 		err(L, namenode, k0, "bad service name '%s' (use a-z, 0-9, '_' and '-', starting with a letter or digit, at most 63)",
 		    s->name);
 	if (n->type == Y_NULL)
@@ -1555,21 +1557,53 @@ static int conv_control_allow(struct loader *L, const struct ynode *n, const str
 	return rc;
 }
 
+/* one token: inline or from a file (read by mls httpd), never both */
+static void conv_token(struct loader *L, const struct ynode *key, const struct ynode *v, const struct kp *k,
+	const struct ynode **seen, char **out, int file)
+{
+	if (file)
+		get_path(L, v, KP(k, key->s), 0, out);
+	else if (!get_str(L, v, KP(k, key->s), 0, out) && *out && strlen(*out) < HTTP_MIN_TOKEN)
+		err(L, v, KP(k, key->s), "a token must be at least %d characters", HTTP_MIN_TOKEN);
+	if (*seen)
+		err(L, key, k, "'%s' and '%s' are mutually exclusive", (*seen)->s, key->s);
+	*seen = key;
+}
+
 static int conv_http(struct loader *L, const struct ynode *n, const struct kp *k, struct http_cfg *h)
 {
-	static const char *const keys[] = { "listen", "tls", "token_file", "token", "user", NULL };
-	if (n->type == Y_NULL)
-		return 0;
-	if (check_keys(L, n, k, keys, 0))
-		return -1;
+	static const char *const keys[] = { "listen", "tls", "token", "token_file", "read_token", "read_token_file",
+		"allow", "public", "max_connections", "user", NULL };
+	static const char *const pubs[] = { "healthz", "readyz", "metrics", NULL };
+	h->allow = PROTO_PERM_GROUP_DEFAULT;
+	h->public_ = HTTP_PUBLIC_HEALTHZ;
+	h->max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
 	h->pos = (struct pos){ fname(L, n), n->line, n->col };
-	const struct ynode *listen = NULL, *tok = NULL;
+	h->enabled = 1;
+	h->hash = HASH_INIT;
+	hash_tree(&h->hash, n, 0);
+	if (n->type != Y_NULL && check_keys(L, n, k, keys, 0))
+		return -1;
+	const struct ynode *tok = NULL, *rtok = NULL, *tlsn = NULL, *listen = NULL;
+	int tls_set = 0;
 	FOR_KEYS(n, key, v) {
 		const struct kp *kk = KP(k, key->s);
 		if (IS(key, "listen")) {
 			listen = v;
-			get_str(L, v, kk, 0, &h->listen);
+			get_strv(L, v, kk, 0, 0, &h->listen);
+			if (h->listen.n > HTTP_MAX_LISTEN)
+				err(L, v, kk, "at most %d addresses", HTTP_MAX_LISTEN);
 		} else if (IS(key, "tls")) {
+			tlsn = v;
+			if (v->type == Y_SCALAR) {
+				static const char *const modes[] = { "off", "auto", NULL };
+				int m = -1;
+				if (!get_enum(L, v, kk, modes, &m) && m >= 0) {
+					h->tls = m == 0 ? HTTP_TLS_OFF : HTTP_TLS_AUTO;
+					tls_set = 1;
+				}
+				continue;
+			}
 			static const char *const tk[] = { "cert", "key", NULL };
 			if (v->type == Y_NULL || check_keys(L, v, kk, tk, 0))
 				continue;
@@ -1581,32 +1615,73 @@ static int conv_http(struct loader *L, const struct ynode *n, const struct kp *k
 			}
 			if (!h->tls_cert != !h->tls_key)
 				err(L, v, kk, "needs both 'cert' and 'key'");
-		} else if (IS(key, "token_file")) {
-			get_path(L, v, kk, 0, &h->token_file);
-			if (tok)
-				err(L, key, k, "'token' and 'token_file' are mutually exclusive");
-			tok = key;
-		} else if (IS(key, "token")) {
-			if (!get_str(L, v, kk, 0, &h->token) && h->token && strlen(h->token) < 16)
-				err(L, v, kk, "a token must be at least 16 characters");
-			if (tok)
-				err(L, key, k, "'token' and 'token_file' are mutually exclusive");
-			tok = key;
+			h->tls = HTTP_TLS_FILES;
+			tls_set = 1;
+		} else if (IS(key, "token") || IS(key, "token_file")) {
+			conv_token(L, key, v, k, &tok, IS(key, "token") ? &h->token : &h->token_file, IS(key, "token_file"));
+		} else if (IS(key, "read_token") || IS(key, "read_token_file")) {
+			conv_token(L, key, v, k, &rtok, IS(key, "read_token") ? &h->read_token : &h->read_token_file,
+				IS(key, "read_token_file"));
+		} else if (IS(key, "allow")) {
+			conv_control_allow(L, v, kk, &h->allow);
+			h->allow &= ~(proto_perm)PROTO_PERM_DEBUG_CLOCK;
+		} else if (IS(key, "public")) {
+			struct strv pv = {0};
+			h->public_ = 0;
+			get_strv(L, v, kk, 0, 0, &pv);
+			for (int i = 0; i < pv.n; i++) {
+				int j = 0;
+				while (pubs[j] && strcmp(pubs[j], pv.v[i]))
+					j++;
+				if (pubs[j])
+					h->public_ |= 1u << j;
+				else
+					diag_add(L->d, DIAG_ERROR, pv.pos[i].file, pv.pos[i].line, pv.pos[i].col, "http.public",
+						"http.public: unknown endpoint '%s' (expected some of: healthz, readyz, metrics)",
+						pv.v[i]);
+			}
+		} else if (IS(key, "max_connections")) {
+			get_int32(L, v, kk, 1, HTTP_MAX_MAX_CONNECTIONS, &h->max_connections);
 		} else if (IS(key, "user")) {
 			get_str(L, v, kk, 0, &h->user);
 		}
 	}
-	if (!h->listen) {
-		if (listen || n->n)
-			err(L, n, k, "missing 'listen'");
-		return 0;
+	if (h->listen.n == 0) {
+		static char *def[] = { HTTP_DEFAULT_LISTEN };
+		static struct pos defpos[1];
+		defpos[0] = h->pos;
+		h->listen = (struct strv){ def, defpos, 1 };
 	}
-	char host[256];
-	int port;
-	if (parse_hostport(h->listen, host, sizeof host, &port))
-		return err(L, listen, KP(k, "listen"), "bad address '%s' (expected HOST:PORT, e.g. 127.0.0.1:9000)", h->listen);
-	if (!host_is_loopback(host) && !h->token && !h->token_file)
-		err(L, listen, KP(k, "listen"), "'%s' is not on loopback: set http.token or http.token_file", h->listen);
+	h->loopback = 1;
+	for (int i = 0; i < h->listen.n; i++) {
+		char host[256];
+		int port;
+		const struct pos *p = &h->listen.pos[i];
+		if (parse_hostport(h->listen.v[i], host, sizeof host, &port)) {
+			diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, "http.listen",
+				"http.listen: bad address '%s' (expected HOST:PORT, e.g. 127.0.0.1:9000 or [::1]:9000)",
+				h->listen.v[i]);
+			continue;
+		}
+		for (int j = 0; j < i; j++)
+			if (!strcmp(h->listen.v[j], h->listen.v[i]))
+				diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, "http.listen",
+					"http.listen: '%s' is listed twice", h->listen.v[i]);
+		if (!host_is_loopback(host)) {
+			h->loopback = 0;
+			if (!tok && !rtok)
+				diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, "http.listen",
+					"http.listen: '%s' is not on loopback: set http.token or http.token_file",
+					h->listen.v[i]);
+		}
+	}
+	(void)listen;
+	if (!tls_set)
+		h->tls = h->loopback ? HTTP_TLS_OFF : HTTP_TLS_AUTO;
+	else if (h->tls == HTTP_TLS_OFF && !h->loopback)
+		err(L, tlsn, KP(k, "tls"), "'off' only when every http.listen address is on loopback (use auto, or cert and key)");
+	if (h->token && h->read_token && !strcmp(h->token, h->read_token))
+		err(L, rtok, k, "'read_token' must differ from 'token'");
 	return 0;
 }
 
@@ -1858,6 +1933,30 @@ static void mute(const struct ynode *defs)
 		}
 }
 
+/* `http:` is served by `mls httpd`, an instance supervise runs like a
+ * service (restarted with backoff, in status, its output in its log) and
+ * hands its control connection as fd 3. It runs the binary supervise runs
+ * (/proc/self/exe, so an upgrade on disk cannot mix versions); a change
+ * of `http:` (or of state_dir, where tls: auto keeps its key) restarts it. */
+static void add_http_service(struct loader *L, struct service *s)
+{
+	static char *argv[] = { "/proc/self/exe", "httpd", NULL };
+	const struct config *c = L->cfg;
+	memset(s, 0, sizeof *s);
+	service_defaults(s);
+	s->name = HTTP_SERVICE;
+	s->pos = c->http.pos;
+	s->command = (struct command){ argv, 2, 0, c->http.pos };
+	s->working_dir = "/";
+	s->stop_grace_ms = 5000;
+	s->active = 1;
+	s->internal = 1;
+	s->hash = hash_bytes(c->http.hash, HTTP_SERVICE, sizeof HTTP_SERVICE);
+	if (c->state_dir)
+		s->hash = hash_bytes(s->hash, c->state_dir, strlen(c->state_dir) + 1);
+	s->hash_shape = s->hash;
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -1904,8 +2003,6 @@ static void convert(struct loader *L, struct ynode *root)
 			allow = v;
 			conv_control_allow(L, v, kk, &c->control_allow);
 		} else if (IS(key, "http")) {
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, NULL);
 			conv_http(L, v, kk, &c->http);
 		} else if (IS(key, "notify")) {
 			if (v->type != Y_NULL)
@@ -1940,7 +2037,7 @@ static void convert(struct loader *L, struct ynode *root)
 		diag_add(L->d, DIAG_WARNING, c->files[0], sn ? sn->line : 0, sn ? sn->col : 0, NULL, "no services defined");
 	}
 
-	c->svcs = arena_alloc(L->a, (svcs.n + 1) * sizeof *c->svcs);
+	c->svcs = arena_alloc(L->a, (svcs.n + 2) * sizeof *c->svcs); /* + HTTP_SERVICE */
 	if (!c->svcs) {
 		oom(L, root);
 		return;
@@ -1961,6 +2058,8 @@ static void convert(struct loader *L, struct ynode *root)
 	}
 	check_deps(L);
 	check_ports(L);
+	if (c->http.enabled)
+		add_http_service(L, &c->svcs[c->nsvcs++]);
 	for (int i = 0; i < c->nsvcs; i++) {
 		struct service *s = &c->svcs[i];
 		const struct pos *pp = s->port == PORT_NONE ? port_var_at(s) : NULL;

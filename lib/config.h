@@ -160,15 +160,37 @@ struct service {
 	int runs;                    /* 0 = not a run-N job */
 	int is_job;                  /* schedule or runs */
 	int active;                  /* selected by the active profiles */
+	int internal;                /* mls's own (HTTP_SERVICE), not from the config's services */
 	uint64_t hash;               /* of every field; equal hash = unchanged on reload */
 	uint64_t hash_shape;         /* the same without `replicas` and `healthcheck` */
 };
 
+/* http.tls */
+enum http_tls { HTTP_TLS_OFF, HTTP_TLS_AUTO, HTTP_TLS_FILES };
+
+/* endpoints served without a token (http.public), as a bit set */
+enum { HTTP_PUBLIC_HEALTHZ = 1 << 0, HTTP_PUBLIC_READYZ = 1 << 1, HTTP_PUBLIC_METRICS = 1 << 2 };
+
+#define HTTP_MAX_LISTEN 8            /* addresses in http.listen */
+#define HTTP_DEFAULT_LISTEN "127.0.0.1:9000"
+#define HTTP_DEFAULT_MAX_CONNECTIONS 256
+#define HTTP_MAX_MAX_CONNECTIONS 4096
+#define HTTP_MIN_TOKEN 16            /* characters in a token */
+#define HTTP_SERVICE "mls-httpd"     /* the internal instance serving it */
+
 struct http_cfg {
-	char *listen;      /* NULL = no dashboard */
-	char *tls_cert, *tls_key;
-	char *token_file, *token;
-	char *user;
+	int enabled;                 /* `http:` is there (even empty) */
+	struct strv listen;          /* HOST:PORT; HTTP_DEFAULT_LISTEN when unset */
+	enum http_tls tls;           /* default: AUTO unless every address is loopback */
+	char *tls_cert, *tls_key;    /* HTTP_TLS_FILES */
+	char *token, *token_file;    /* admin */
+	char *read_token, *read_token_file; /* read-only */
+	proto_perm allow;            /* what the admin token may do (PROTO_PERM_*) */
+	unsigned public_;            /* HTTP_PUBLIC_* */
+	int max_connections;
+	char *user;                  /* NULL: nobody when mls runs as root */
+	int loopback;                /* every listen address is on loopback */
+	uint64_t hash;               /* of the whole `http:` mapping */
 	struct pos pos;
 };
 

@@ -128,11 +128,13 @@ int config_compact(struct config *cfg)
 	n.servers_dir = str(&c, cfg->servers_dir);
 	n.servers_dir_pos = pos(&c, cfg->servers_dir_pos);
 	n.control_group = str(&c, cfg->control_group);
-	n.http.listen = str(&c, cfg->http.listen);
+	strv(&c, &n.http.listen);
 	n.http.tls_cert = str(&c, cfg->http.tls_cert);
 	n.http.tls_key = str(&c, cfg->http.tls_key);
 	n.http.token_file = str(&c, cfg->http.token_file);
 	n.http.token = str(&c, cfg->http.token);
+	n.http.read_token_file = str(&c, cfg->http.read_token_file);
+	n.http.read_token = str(&c, cfg->http.read_token);
 	n.http.user = str(&c, cfg->http.user);
 	n.http.pos = pos(&c, cfg->http.pos);
 	n.notify.url = str(&c, cfg->notify.url);

@@ -47,6 +47,7 @@ static void setup(struct ctlclient *k, int fd, size_t max_line)
 {
 	memset(k, 0, sizeof *k);
 	k->fd = fd;
+	k->passed_fd = -1;
 	k->max_line = max_line ? max_line : CTLCLIENT_MAX_LINE;
 	if (k->max_line > SIZE_MAX / 2)
 		k->max_line = SIZE_MAX / 2; /* cap + 1 and doubling cannot overflow */
@@ -100,6 +101,8 @@ void ctlclient_close(struct ctlclient *k)
 {
 	if (k->fd >= 0)
 		close(k->fd);
+	if (k->passed_fd >= 0)
+		close(k->passed_fd);
 	free(k->buf);
 	setup(k, -1, k->max_line);
 }
@@ -315,17 +318,51 @@ static int make_room(struct ctlclient *k)
 	return 0;
 }
 
-/* One read() into the free space: > 0 bytes, 0 EOF, -1 errno */
+/* Keeps the fd the server passed (SCM_RIGHTS), closing any more */
+static void take_fds(struct ctlclient *k, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(cm) + i * sizeof f, sizeof f);
+			if (k->passed_fd < 0)
+				k->passed_fd = f;
+			else
+				close(f);
+		}
+	}
+}
+
+/* One recvmsg() into the free space: > 0 bytes, 0 EOF, -1 errno */
 static ssize_t read_some(struct ctlclient *k)
 {
 	ssize_t n;
+	union { struct cmsghdr align; char b[CMSG_SPACE(4 * sizeof(int))]; } cbuf;
+	struct iovec iov = { k->buf + k->len, k->cap - k->len - 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	do
-		n = read(k->fd, k->buf + k->len, k->cap - k->len - 1);
-	while (n < 0 && errno == EINTR);
-	if (n > 0)
+	do {
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = sizeof cbuf.b;
+		n = recvmsg(k->fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n > 0) {
 		k->len += (size_t)n;
+		take_fds(k, &mh);
+	}
 	return n;
+}
+
+int ctlclient_take_fd(struct ctlclient *k)
+{
+	int f = k->passed_fd;
+	k->passed_fd = -1;
+	if (f < 0)
+		errno = ENOENT;
+	return f;
 }
 
 int ctlclient_next_line(struct ctlclient *k)

@@ -80,6 +80,8 @@ struct ctlclient {
 	 * hold NUL bytes; line_len is its true length. */
 	char *line;
 	size_t line_len;
+	int passed_fd;       /* an fd the server passed (SCM_RIGHTS) and
+	                        ctlclient_take_fd() has not taken; -1 = none */
 };
 
 /* ---------------------------------------------------------- lifetime */
@@ -184,5 +186,13 @@ int ctlclient_next_line(struct ctlclient *k);
  * nothing after all: poll again), ENOMEM, or read()'s errno. EINTR is
  * retried. */
 int ctlclient_pump(struct ctlclient *k);
+
+/* The fd that came with a reply (SCM_RIGHTS), e.g. the new connection of
+ * `channel` (docs/protocol.md): read the reply line first, then take it.
+ * The caller owns it from then on (close-on-exec). Only the first fd the
+ * server passed is kept until taken; any more are closed as they arrive,
+ * and ctlclient_close() closes one not taken. Returns the fd, or -1 with
+ * ENOENT when none came. */
+int ctlclient_take_fd(struct ctlclient *k);
 
 #endif

@@ -902,6 +902,52 @@ void ctlsrv_set_idle_timeout(struct ctlsrv *s, int ms)
 
 /* ------------------------------------------------------------- replies */
 
+int ctlsrv_reply_fd(struct ctlconn *c, const char *buf, size_t len, int fd)
+{
+	union { struct cmsghdr align; char b[CMSG_SPACE(sizeof(int))]; } cbuf;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)buf, .iov_len = len },
+		{ .iov_base = "\n", .iov_len = 1 },
+	};
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2,
+		.msg_control = cbuf.b, .msg_controllen = sizeof cbuf.b };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (!c || !buf || !len || buf[len - 1] == '\n' || fd < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->dead || c->s->closed) {
+		errno = EPIPE;
+		return -1;
+	}
+	if (queued(c)) {
+		errno = EBUSY;
+		return -1;
+	}
+	memset(&cbuf, 0, sizeof cbuf);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	n = sendmsg(c->fd, &m, SEND_FLAGS);
+	if (n < 0)
+		return -1; /* EAGAIN: nothing went, the connection stays */
+	if ((size_t)n < len + 1) {
+		/* the fd went with the first byte; the rest is queued */
+		struct ctlsrv *s = c->s;
+		int rc;
+		enter(s);
+		rc = (size_t)n < len ? reply(c, buf + n, len - (size_t)n) : reply(c, "", 0);
+		leave(s);
+		return rc;
+	}
+	touch(c);
+	return 0;
+}
+
 int ctlsrv_reply(struct ctlconn *c, const char *buf, size_t len)
 {
 	struct ctlsrv *s;

@@ -117,6 +117,16 @@ void ctlsrv_set_idle_timeout(struct ctlsrv *s, int ms);
  * is then closed). */
 int ctlsrv_reply(struct ctlconn *c, const char *buf, size_t len);
 
+/* One reply line buf[0..len) (without its newline: one is added) with
+ * the fd `fd` passed along (SCM_RIGHTS; the peer gets its own copy, the
+ * caller still owns and closes `fd`). Only when nothing is queued for the
+ * connection (as in a handler: requests are read only then): EBUSY
+ * otherwise. Returns 0 (sent, or the fd and the first bytes sent and the
+ * rest queued), or -1 with errno: EINVAL, EPIPE (closed), EBUSY, or
+ * sendmsg()'s (EAGAIN: the socket is full, nothing was sent, the
+ * connection stays open). */
+int ctlsrv_reply_fd(struct ctlconn *c, const char *buf, size_t len, int fd);
+
 /* Switch the connection to stream mode on `topic` (copied; e.g. "events",
  * or "log:web" for `logs -f web`). */
 void ctlsrv_subscribe(struct ctlconn *c, const char *topic);

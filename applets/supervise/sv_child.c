@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "jbuf.h"
 #include "notify.h"
 #include "spawn.h"
 #include "svcexec.h"
@@ -206,6 +207,91 @@ int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct
 	return spawn_impl(i, cmd, 0, out_fd, out, err, errsz);
 }
 
+/* The words of a bit set, as a JSON array's contents */
+static void perm_words(struct jbuf *b, proto_perm p)
+{
+	int first = 1;
+	for (int k = 0; proto_mutating[k]; k++)
+		if (p & (1u << k)) {
+			jb_puts(b, first ? "" : ",");
+			jb_str(b, proto_mutating[k]);
+			first = 0;
+		}
+}
+
+/* mls httpd's control connection (docs/api.md, "Process model"): a
+ * socketpair whose supervise end is served like an accepted connection
+ * with the permission http.allow, and whose other end becomes the child's
+ * fd 3. The first line on it, written before the end is adopted, is
+ * httpd's settings (JSON: http: as loaded, and where tls: auto keeps its
+ * key), so httpd needs neither the config files nor the socket file.
+ * Returns the child's end, or -1 with err. */
+static int http_channel(char *err, size_t errsz)
+{
+	const struct http_cfg *h = &SV.cfg->http;
+	static const char *const tls[] = { "off", "auto", "files" };
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		snprintf(err, errsz, "cannot make the control channel: %s", strerror(errno));
+		return -1;
+	}
+	struct jbuf b = {0};
+	jb_puts(&b, "{\"listen\":[");
+	for (int k = 0; k < h->listen.n; k++) {
+		jb_puts(&b, k ? "," : "");
+		jb_str(&b, h->listen.v[k]);
+	}
+	jb_printf(&b, "],\"tls\":\"%s\",\"cert\":", tls[h->tls]);
+	jb_str(&b, h->tls_cert);
+	jb_puts(&b, ",\"key\":");
+	jb_str(&b, h->tls_key);
+	jb_puts(&b, ",\"tls_dir\":");
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/tls", SV.state_dir);
+	jb_str(&b, dir);
+	jb_puts(&b, ",\"token\":");
+	jb_str(&b, h->token);
+	jb_puts(&b, ",\"token_file\":");
+	jb_str(&b, h->token_file);
+	jb_puts(&b, ",\"read_token\":");
+	jb_str(&b, h->read_token);
+	jb_puts(&b, ",\"read_token_file\":");
+	jb_str(&b, h->read_token_file);
+	jb_puts(&b, ",\"allow\":[");
+	perm_words(&b, h->allow);
+	jb_puts(&b, "],\"public\":[");
+	static const char *const pubs[] = { "healthz", "readyz", "metrics" };
+	for (int k = 0, first = 1; k < 3; k++)
+		if (h->public_ & (1u << k)) {
+			jb_puts(&b, first ? "" : ",");
+			jb_str(&b, pubs[k]);
+			first = 0;
+		}
+	jb_printf(&b, "],\"max_connections\":%d,\"user\":", h->max_connections);
+	jb_str(&b, h->user);
+	jb_puts(&b, "}\n");
+	/* a fresh socketpair takes far more than this line (its size is
+	 * bounded by the config's: listen addresses, paths, tokens) */
+	ssize_t n = b.oom ? -1 : send(sp[0], b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	int e = b.oom ? ENOMEM : errno;
+	int whole = n >= 0 && (size_t)n == b.len;
+	jb_free(&b);
+	if (!whole) {
+		snprintf(err, errsz, "cannot send httpd its settings: %s", n < 0 ? strerror(e) : "line too long");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (ctlsrv_adopt(SV.ctl, sp[0], h->allow) < 0) {
+		snprintf(err, errsz, "cannot serve httpd's control channel: %s",
+			errno == EBUSY ? "too many connections" : strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	return sp[1];
+}
+
 static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, struct child *out,
 	char *err, size_t errsz)
 {
@@ -246,12 +332,21 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 		r.ready_fd = c->ready_fd;
 		r.ready_src = rp[1];
 	}
+	if (c->internal && cmd == &c->command) {
+		/* the same fd slot readiness uses; an internal one has none */
+		if ((rp[1] = http_channel(err, errsz)) < 0) {
+			svcexec_free(&x);
+			return -1;
+		}
+		r.ready_fd = 3;
+		r.ready_src = rp[1];
+	}
 	pid_t pid = spawn(&r);
 	int e = errno;
 	free(envx);
 	svcexec_free(&x);
 	if (rp[1] >= 0)
-		close(rp[1]);
+		close(rp[1]); /* httpd's channel: supervise's end sees EOF if the fork failed */
 	if (pid < 0) {
 		if (rp[0] >= 0)
 			close(rp[0]);

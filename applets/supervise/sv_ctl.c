@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "parse.h"
 #include "sv.h"
 
@@ -626,6 +627,34 @@ static void do_debug_clock(struct ctlconn *c, int argc, char **argv)
 	ctlsrv_reply(c, r, (size_t)n);
 }
 
+/* channel: a new connection with this one's permission, its other end
+ * passed back with the reply (SCM_RIGHTS): how mls httpd, which holds one
+ * connection and no access to the socket file, opens more (an `events`
+ * stream, a `logs -f` per client). Counted against PROTO_MAX_CLIENTS. */
+static void do_channel(struct ctlconn *c, int argc, char **argv)
+{
+	(void)argv;
+	int sp[2];
+	if (argc != 1) {
+		reply_err(c, "usage: channel");
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		reply_err(c, "cannot make a channel: %s", strerror(errno));
+		return;
+	}
+	if (ctlsrv_adopt(SV.ctl, sp[0], ctlsrv_perm(c)) < 0) {
+		reply_err(c, "cannot make a channel: %s", errno == EBUSY ? "too many connections" : strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		return;
+	}
+	static const char ok[] = "{\"ok\":true}";
+	if (ctlsrv_reply_fd(c, ok, sizeof ok - 1, sp[1]) < 0 && errno != EPIPE)
+		reply_err(c, "cannot pass the channel: %s", strerror(errno));
+	close(sp[1]); /* the adopted end sees EOF if it did not go */
+}
+
 /* Every request, and the permission bit it needs (docs/protocol.md, "Who
  * may do what"): 0 for the read-only ones, which every connection may
  * make. The names are those of lib/proto.h (PROTO_READ_COMMANDS,
@@ -647,6 +676,7 @@ static const struct ctlcmd {
 	{ "shutdown", do_shutdown, PROTO_PERM_SHUTDOWN },
 	{ "health", do_health, 0 },
 	{ "version", do_version, 0 },
+	{ "channel", do_channel, 0 },
 	{ "debug-clock", do_debug_clock, PROTO_PERM_DEBUG_CLOCK }, /* only with SV.test_hooks */
 };
 
@@ -664,7 +694,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
 		k = NULL;
 	if (!k) {
-		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, events, shutdown, version)",
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, events, shutdown, version, channel)",
 			cmd);
 		return;
 	}

@@ -246,6 +246,14 @@ static int has_live_dependent(const struct svc *s)
 	 * (its other instances serve the dependents), so they go at once */
 	if (s->removed && sv_find(s->cfg->name, strlen(s->cfg->name)))
 		return 0;
+	/* mls's own (mls-httpd) go last at shutdown: the API and the event
+	 * stream show the others stopping */
+	if (SV.shutting_down && s->cfg->internal) {
+		for (int t = 0; t < SV.nsvcs; t++)
+			if (!SV.svcs[t]->cfg->internal && svc_alive(SV.svcs[t]))
+				return 1;
+		return 0;
+	}
 	if (SV.indexed) {
 		for (int k = 0; k < s->ndependents; k++)
 			if (svc_alive(s->dependents[k]))

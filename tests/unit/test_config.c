@@ -240,15 +240,15 @@ static const struct dcase dcases[] = {
 	/* $$ is a literal '$': "127.0.0.1:${PORT}" as written is no address */
 	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:$${PORT}\"}\n", 1, 0, "bad address '127.0.0.1:$${PORT}'", 4, 24, NULL },
 	{ __LINE__, "notify: {url: \"ftp://x/\"}\n" SVC, 1, 1, "notify.url: bad URL 'ftp://x/'", 1, 15, "notify.url" },
-	{ __LINE__, "http: {listen: \"9000\"}\n" SVC, 1, 1, "bad address '9000' (expected HOST:PORT, e.g. 127.0.0.1:9000)", 1, 16, "http.listen" },
-	{ __LINE__, "http: {listen: \"0.0.0.0:9000\"}\n" SVC, 1, 1, "'0.0.0.0:9000' is not on loopback: set http.token or http.token_file", 1, 16, "http.listen" },
-	{ __LINE__, "http: {listen: \"[::]:9000\"}\n" SVC, 1, 1, "is not on loopback", 1, 16, NULL },
-	{ __LINE__, "http: {listen: \"0.0.0.0:9000\", token: \"0123456789abcdef\"}\n" SVC, 0, 1, NULL, 0, 0, NULL },
-	{ __LINE__, "http: {listen: \"0.0.0.0:9000\", token_file: /etc/mls/token}\n" SVC, 0, 1, NULL, 0, 0, NULL },
-	{ __LINE__, "http: {listen: \"127.0.0.1:9000\"}\n" SVC, 0, 1, NULL, 0, 0, NULL },
-	{ __LINE__, "http: {listen: \"localhost:9000\"}\n" SVC, 0, 1, NULL, 0, 0, NULL },
-	{ __LINE__, "http: {listen: \"[::1]:9000\"}\n" SVC, 0, 1, NULL, 0, 0, NULL },
-	{ __LINE__, "http: {listen: \"127.0.0.1:9000\", token: short}\n" SVC, 1, 1, "a token must be at least 16 characters", 1, 41, "http.token" },
+	{ __LINE__, "http: {listen: \"9000\"}\n" SVC, 1, 0, "bad address '9000' (expected HOST:PORT, e.g. 127.0.0.1:9000 or [::1]:9000)", 1, 16, "http.listen" },
+	{ __LINE__, "http: {listen: \"0.0.0.0:9000\"}\n" SVC, 1, 0, "'0.0.0.0:9000' is not on loopback: set http.token or http.token_file", 1, 16, "http.listen" },
+	{ __LINE__, "http: {listen: \"[::]:9000\"}\n" SVC, 1, 0, "is not on loopback", 1, 16, NULL },
+	{ __LINE__, "http: {listen: \"0.0.0.0:9000\", token: \"0123456789abcdef\"}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "http: {listen: \"0.0.0.0:9000\", token_file: /etc/mls/token}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "http: {listen: \"127.0.0.1:9000\"}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "http: {listen: \"localhost:9000\"}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "http: {listen: \"[::1]:9000\"}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "http: {listen: \"127.0.0.1:9000\", token: short}\n" SVC, 1, 0, "a token must be at least 16 characters", 1, 41, "http.token" },
 
 	/* mutually exclusive keys, jobs */
 	{ __LINE__, SVC "    schedule: \"@hourly\"\n    replicas: 2\n", 1, 0, "'replicas' greater than 1 and 'schedule' are mutually exclusive", 5, 15, "services.web.replicas" },
@@ -386,9 +386,13 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    profiles: [dev]\n    depends_on: [dbg]\n  dbg: {command: x, profiles: [dev]}\n", 0, 0, NULL, 0, 0, NULL },
 
 	/* top level */
-	{ __LINE__, "http: {token: \"0123456789abcdef\"}\n" SVC, 1, 1, "http: missing 'listen'", 1, 0, "http" },
-	{ __LINE__, "http: {listen: \"127.0.0.1:1\", tls: {cert: /c}}\n" SVC, 1, 1, "http.tls: needs both 'cert' and 'key'", 1, 0, "http.tls" },
-	{ __LINE__, "http: {listen: \"127.0.0.1:1\", token: \"0123456789abcdef\", token_file: /t}\n" SVC, 1, 1, "'token' and 'token_file' are mutually exclusive", 1, 0, "http" },
+	{ __LINE__, "http: {token: \"0123456789abcdef\", read_token: \"0123456789abcdef\"}\n" SVC, 1, 0, "'read_token' must differ from 'token'", 1, 0, "http" },
+	{ __LINE__, "http: {public: [healthz, metric]}\n" SVC, 1, 0, "unknown endpoint 'metric'", 1, 0, "http.public" },
+	{ __LINE__, "http: {listen: [\"127.0.0.1:1\", \"0.0.0.0:2\"], token: \"0123456789abcdef\", tls: off}\n" SVC, 1, 0, "'off' only when every http.listen address is on loopback", 1, 0, "http.tls" },
+	{ __LINE__, "http: {listen: [\"127.0.0.1:1\", \"127.0.0.1:1\"]}\n" SVC, 1, 0, "'127.0.0.1:1' is listed twice", 1, 0, "http.listen" },
+	{ __LINE__, "http: {allow: [restart, shutdown], max_connections: 0}\n" SVC, 1, 0, "expected an integer from 1 to 4096", 1, 0, "http.max_connections" },
+	{ __LINE__, "http: {listen: \"127.0.0.1:1\", tls: {cert: /c}}\n" SVC, 1, 0, "http.tls: needs both 'cert' and 'key'", 1, 0, "http.tls" },
+	{ __LINE__, "http: {listen: \"127.0.0.1:1\", token: \"0123456789abcdef\", token_file: /t}\n" SVC, 1, 0, "'token' and 'token_file' are mutually exclusive", 1, 0, "http" },
 	{ __LINE__, "notify: {events: [crash]}\n" SVC, 1, 1, "notify: missing 'url'", 1, 0, "notify" },
 	{ __LINE__, "notify: {url: \"https://h/\", events: [crsh]}\n" SVC, 1, 1, "unknown event 'crsh' (did you mean 'crash'?)", 1, 38, "notify.events" },
 	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
@@ -859,7 +863,7 @@ static const char *get_sfield(const struct config *c, const struct service *s, e
 	case S_PRE_START: return i < s->pre_start.argc ? s->pre_start.argv[i] : NULL;
 	case S_POST_STOP: return i < s->post_stop.argc ? s->post_stop.argv[i] : NULL;
 	case S_TOKEN: return c->http.token;
-	case S_HTTP_LISTEN: return c->http.listen;
+	case S_HTTP_LISTEN: return c->http.listen.n ? c->http.listen.v[0] : NULL;
 	case S_WATCH: return AT(s->watch);
 	case S_GIT_URL: return s->git.url;
 	case S_CONTROL_GROUP: return c->control_group;
@@ -1304,9 +1308,9 @@ _Static_assert(sizeof(struct dep) == 32, "struct dep changed: update cmp_service
 _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 48, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct http_cfg) == 64, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct service) == 856, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 232, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 312, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1537,12 +1541,21 @@ static void cmp_git(struct cmp *c, const struct git_cfg *x, const struct git_cfg
 
 static void cmp_http(struct cmp *c, const struct http_cfg *x, const struct http_cfg *y)
 {
-	CS(listen);
+	CI(enabled);
+	CV(listen);
+	CI(tls);
 	CS(tls_cert);
 	CS(tls_key);
 	CS(token_file);
 	CS(token);
+	CS(read_token_file);
+	CS(read_token);
+	CU(allow);
+	CU(public_);
+	CI(max_connections);
 	CS(user);
+	CI(loopback);
+	CU(hash);
 	CP(pos);
 }
 
@@ -1616,6 +1629,7 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CI(runs);
 	CI(is_job);
 	CI(active);
+	CI(internal);
 	CU(hash);
 	CU(hash_shape);
 }
@@ -1712,7 +1726,7 @@ static void test_compact_reference(void)
 	const char *const files[] = { path };
 	config_load(&a, files, 1, &o, &d);
 	config_load(&b, files, 1, &o, &d);
-	tap_ok(!d.io_error && d.errors == 0 && d.warnings > 0 && a.nsvcs == 5, __LINE__,
+	tap_ok(!d.io_error && d.errors == 0 && d.warnings > 0 && a.nsvcs == 6 /* 5 + mls-httpd */, __LINE__,
 	       "compact reference: %s loads (%d errors, %d warnings for the LATER keys, %d services)", path,
 	       d.errors, d.warnings, a.nsvcs);
 	for (int i = 0; i < d.n && d.errors; i++)
@@ -1722,7 +1736,7 @@ static void test_compact_reference(void)
 	/* the comparison is only worth something where the fields are set */
 	const struct service *web = config_find(&a, "web"), *db = config_find(&a, "db"),
 			     *report = config_find(&a, "report"), *migrate = config_find(&a, "migrate");
-	tap_ok(a.servers_dir && a.http.listen && a.http.tls_cert && a.http.tls_key && a.http.token_file &&
+	tap_ok(a.servers_dir && a.http.listen.n && a.http.tls_cert && a.http.tls_key && a.http.token_file &&
 		       a.http.user && a.notify.url && a.notify.events && a.include.n == 1 && a.log_dir &&
 		       a.control_group && a.control_allow != PROTO_PERM_GROUP_DEFAULT,
 	       __LINE__, "compact reference: the top-level keys are set (servers_dir, http.*, notify.*, include ...)");
@@ -1808,7 +1822,7 @@ static void test_compact_more(void)
 	const char *const files[] = { f1, f2 };
 	config_load(&a, files, 2, &o, &d);
 	config_load(&b, files, 2, &o, &d);
-	tap_ok(d.errors == 0 && a.nsvcs == 5 && a.nfiles == 3, __LINE__,
+	tap_ok(d.errors == 0 && a.nsvcs == 6 /* 5 + mls-httpd */ && a.nfiles == 3, __LINE__,
 	       "compact more: the config loads (%d errors, %d services, %d files)", d.errors, a.nsvcs, a.nfiles);
 	for (int i = 0; i < d.n && d.errors; i++)
 		if (d.v[i].sev == DIAG_ERROR)
