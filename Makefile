@@ -127,12 +127,13 @@ else ifeq ($(KIND),dev)
   OUT        := $(B)/dev$(FEAT_DIR)
   STRIP_BIN  :=
 else ifeq ($(KIND),fuzz)
-  # clang + libFuzzer; only what the config parser needs: no git, no TLS
+  # clang + libFuzzer; no git. BearSSL is in (SHA-256 and HMAC for
+  # fuzz_httpauth's session cookies), built like the other libraries.
   override NO_GIT := 1
-  override NO_TLS := 1
+  override NO_TLS := 0
   override HAVE_GIT := 0
-  override HAVE_TLS := 0
-  override FEAT := min
+  override HAVE_TLS := 1
+  override FEAT := nogit
   CROSS      :=
   CC         := clang
   TOOLS_CC   := fuzz
