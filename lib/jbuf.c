@@ -67,8 +67,7 @@ void jb_str(struct jbuf *b, const char *s)
 		jb_strn(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid */
-static int utf8_len(const unsigned char *p, size_t n)
+int jb_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned c = p[0];
 	int len;
@@ -125,7 +124,7 @@ void jb_strn(struct jbuf *b, const char *s, size_t n)
 				jb_printf(b, "\\u%04x", c);
 			i++;
 		} else {
-			int ul = utf8_len(p + i, n - i);
+			int ul = jb_utf8_len(p + i, n - i);
 			if (ul) {
 				jb_raw(b, (const char *)p + i, (size_t)ul);
 				i += (size_t)ul;

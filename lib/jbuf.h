@@ -29,6 +29,9 @@ void jb_str(struct jbuf *b, const char *s);
 /* n bytes as a JSON string; invalid UTF-8 becomes U+FFFD, control bytes
  * are escaped, so any bytes (a service's output) give valid JSON */
 void jb_strn(struct jbuf *b, const char *s, size_t n);
+/* The length (1-4) of the valid UTF-8 sequence at p[0..n), n > 0; 0 when
+ * it is not one (overlong, a surrogate, past U+10FFFF, cut short) */
+int jb_utf8_len(const unsigned char *p, size_t n);
 /* free the text; b is empty again */
 void jb_free(struct jbuf *b);
 
