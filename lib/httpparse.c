@@ -213,6 +213,8 @@ long http_parse(char *buf, size_t len, struct http_req *req)
 	long head, cl = -1;
 	int hosts = 0, te = 0, conn_close = 0, conn_keep = 0, rc, nh = 0;
 
+	x.method = x.path = x.query = (struct span){ 0, 0 };
+	x.has_query = 0;
 	req->nhdr = 0;
 	req->head_len = 0;
 	req->content_length = 0;

@@ -813,11 +813,13 @@ static void dispatch(struct conn *c, const struct http_req *req, size_t n)
 	s->h(s, &r, s->ctx);
 	if (c->dead)
 		return;
+	c->scan = 0;
+	c->need = 0;
+	if (!c->in)
+		return; /* a stream began: its input is dropped */
 	/* the request's strings are no longer needed: drop its bytes */
 	memmove(c->in, c->in + n, c->inlen - n);
 	c->inlen -= n;
-	c->scan = 0;
-	c->need = 0;
 	if (!c->inlen) {
 		free(c->in);
 		c->in = NULL;
