@@ -65,14 +65,16 @@
  *  - max_connections (config, default HTTPSRV_DEFAULT_MAX_CONNS, at most
  *    HTTPSRV_HARD_MAX_CONNS): past it a new connection is accepted, sent
  *    "503 Service Unavailable" with Retry-After: 1 and Connection: close
- *    (one non-blocking send; plain text even on a TLS port, where the
- *    client sees a failed handshake), and closed (counted in
- *    stats.refused).
+ *    (one non-blocking send, after reading what the client sent already
+ *    so the close does not reset the answer away), and closed (counted in
+ *    stats.refused). On a TLS port the connection is closed without a
+ *    word: a TLS client cannot read a plain-text 503, and a handshake
+ *    just to refuse would cost the CPU the cap is there to save.
  *  - TLS connections: at most HTTPSRV_MAX_TLS_CONNS at once (refused
  *    past it as above), each holding a BearSSL server context with a
  *    BR_SSL_BUFSIZE_BIDI buffer: about 33 KiB + 4 KiB each, so at most
  *    ~4.7 MiB for TLS state.
- *  - Memory per connection: struct (~300 bytes) + loop entry + timer;
+ *  - Memory per connection: struct (~200 bytes) + loop entry + timer;
  *    while a request is being read an input buffer of HTTP_MAX_HEAD bytes,
  *    grown to head + Content-Length (at most HTTP_MAX_HEAD +
  *    HTTP_MAX_BODY) for a body; the out queue up to HTTPSRV_MAX_OUT (or
@@ -81,6 +83,11 @@
  *    no buffer.
  *  - accept() failing with EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener is
  *    paused for HTTPSRV_ACCEPT_PAUSE_MS (a timer), not spun on.
+ *
+ * Closing: after its last byte the server half-closes (SHUT_WR; for TLS
+ * after a close_notify) and reads and drops what the client still sends
+ * for up to 2 s (at most 128 KiB), then closes, so a client whose
+ * request was refused mid-body reads the answer instead of a reset.
  *
  * Deadlines (loop timers on absolute monotonic times; no polling tick: an
  * idle server has no timer running but those of its open connections)
@@ -240,8 +247,12 @@ int httpsrv_respond(struct httpsrv *s, uint64_t id,
 
 /* Starts a Server-Sent Events stream as the answer to request id: queues
  * the head (see above) plus `headers` (extra lines as in struct
- * httpsrv_resp, or NULL). For HEAD the stream ends right after the head.
- * Returns 0, or -1 with ESRCH, EINVAL, ENOMEM. */
+ * httpsrv_resp, or NULL). Input the client sends after the request is
+ * dropped. For HEAD the writes are accepted and dropped, and the
+ * connection closes once the head is sent: the close callback
+ * (HTTPSRV_END_GONE) ends it as for any stream the client leaves, so the
+ * applet has one way to learn that a stream is over. Returns 0, or -1
+ * with ESRCH, EINVAL, ENOMEM (the request then stays outstanding). */
 int httpsrv_stream_begin(struct httpsrv *s, uint64_t id, const char *headers);
 
 /* Queues len bytes of the stream (the caller frames the events). Returns
