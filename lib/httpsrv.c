@@ -1419,6 +1419,7 @@ int httpsrv_respond(struct httpsrv *s, uint64_t id,
 	struct conn *c = lookup(s, id, C_WAIT);
 	char head[HEAD_MAX];
 	int hn, nobody;
+	unsigned char keep;
 	size_t blen;
 
 	if (!c) {
@@ -1434,20 +1435,23 @@ int httpsrv_respond(struct httpsrv *s, uint64_t id,
 	}
 	nobody = r->status == 204 || r->status == 304;
 	blen = nobody || c->head ? 0 : r->body_len;
+	keep = c->keep;
 	if (r->close)
-		c->keep = 0;
-	if (s->closed)
 		c->keep = 0;
 	hn = build_head(c, head, r->status, r->content_type, !nobody,
 		nobody ? 0 : r->body_len, r->headers);
 	if (hn < 0 || (size_t)hn + blen > HTTPSRV_MAX_RESPONSE) {
+		c->keep = keep; /* still outstanding, as it was */
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (out_append(c, head, (size_t)hn, HTTPSRV_MAX_RESPONSE) < 0)
+	if (out_append(c, head, (size_t)hn, HTTPSRV_MAX_RESPONSE) < 0) {
+		c->keep = keep;
 		return -1;
+	}
 	if (blen && out_append(c, r->body, blen, HTTPSRV_MAX_RESPONSE) < 0) {
-		c->outlen -= (size_t)hn; /* back out the head: still outstanding */
+		c->outlen -= (size_t)hn; /* back out the head */
+		c->keep = keep;
 		return -1;
 	}
 	enter(s);
