@@ -214,9 +214,11 @@ dev:
 # Size limits (bytes) checked by `make size`. The minimal build's was 320
 # KiB until health checks (issue 8) brought musl's resolver (getaddrinfo,
 # about 15 KiB, for `mls health` on host names), the probes, the notify
-# parser and /proc metrics: 342 KiB then, so 360 KiB.
+# parser and /proc metrics: 342 KiB then, so 360 KiB. mls httpd (issue 9:
+# the HTTP server, the API, SSE, metrics; plain HTTP in this build) took it
+# to 390 KiB: 416 KiB.
 MAX_FULL := 1048576
-MAX_MIN  := 368640
+MAX_MIN  := 425984
 
 # Everything prove runs: integration scripts, then unit tests built twice
 TESTS := $(sort $(wildcard tests/*.t)) \

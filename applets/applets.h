@@ -18,8 +18,10 @@
 		"exit: 0 healthy, 1 unhealthy (why on stderr), 2 usage, 3 supervisor not reachable") \
 	APPLET(gitwatch, "follow git repositories and deploy new commits", \
 		"mls gitwatch [-c FILE]") \
-	APPLET(httpd, "serve the dashboard, JSON API and metrics", \
-		"mls httpd [-c FILE]") \
+	APPLET(httpd, "serve the JSON API, events and metrics over HTTP(S) (run by supervise)", \
+		"mls httpd\n" \
+		"started by mls supervise as the instance mls-httpd when the config has http:;\n" \
+		"its control connection is fd 3 (docs/api.md)") \
 	APPLET(validate, "check config files and report every problem", \
 		"mls validate [-c FILE]... [--profile P]... [--format text|json|github] [--strict] [FILE|DIR]...")
 

@@ -13,6 +13,9 @@
  *                             as busybox takes any name starting with
  *                             "busybox"
  *   "" (argv[0] empty or missing)  the multi-call binary
+ *   /proc/self/exe            the multi-call binary: how supervise starts
+ *                             mls httpd (the very binary it runs, even
+ *                             when the file was replaced since)
  *   mls-X, X no applet        unknown applet X, exit 127: "mls-" names
  *                             applet links, so mls-static is not the
  *                             multi-call binary
@@ -155,6 +158,8 @@ static int install_links(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *name = argc > 0 && argv[0] ? argv[0] : "mls";
+	if (!strcmp(name, "/proc/self/exe"))
+		name = "mls";
 	const char *slash = strrchr(name, '/');
 	if (slash)
 		name = slash + 1;

@@ -35,6 +35,8 @@ stub_re() {
 		echo "^mls supervise: invalid config, not starting"
 	elif [ "$1" = health ]; then
 		echo "^mls health: cannot reach the supervisor at $T/no-supervisor.sock"
+	elif [ "$1" = httpd ]; then
+		echo "^mls httpd: no control connection on fd 3: mls supervise starts mls httpd when the config has http:$"
 	elif [ "$1" = gitwatch ]; then
 		echo "^mls gitwatch: (not implemented yet|this build has no git support.*)$"
 	else

@@ -1,11 +1,347 @@
-/* mls httpd: arrives with later work; the applet exists in the table. */
+/* mls httpd: the HTTP(S) API, SSE and metrics of mls, in its own
+ * unprivileged process (applets/httpd/hd.h, docs/api.md).
+ *
+ * Start-up, in this order: the settings line from fd 3; the token files
+ * and the TLS credentials (tls: auto makes them on first start); every
+ * listener bound (ports below 1024 work); privileges dropped for good
+ * (http.user, default nobody under root; no new privileges; not dumpable;
+ * RLIMIT_NOFILE for its connection cap); a `channel` for the event
+ * stream. Then the loop, until SIGTERM or supervise closes fd 3. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "applets.h"
+#include "cJSON.h"
+#include "hd.h"
+#include "parse.h"
+#include "spawn.h"
+#if MLS_HAVE_TLS
+#include "tlscert.h"
+#endif
+
+struct hd HD;
+
+#define CTL_FD 3
+#define SETUP_TIMEOUT_MS 10000
+#define TOKEN_FILE_MAX 4096
+
+static int die(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "mls httpd: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* ----------------------------------------------------------- settings */
+
+static char *dup_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static int has_word(const cJSON *arr, const char *w)
+{
+	const cJSON *v;
+	cJSON_ArrayForEach(v, arr)
+		if (cJSON_IsString(v) && !strcmp(v->valuestring, w))
+			return 1;
+	return 0;
+}
+
+/* A token from its file: the first line, blanks around it cut */
+static char *read_token(const char *path, char *err, size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot read the token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char buf[TOKEN_FILE_MAX + 1];
+	ssize_t n = read(fd, buf, sizeof buf);
+	close(fd);
+	if (n < 0 || n > TOKEN_FILE_MAX) {
+		snprintf(err, errsz, "cannot read the token file %s: %s", path,
+			n < 0 ? strerror(errno) : "larger than 4 KiB");
+		return NULL;
+	}
+	buf[n] = 0;
+	char *s = buf, *e;
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	for (e = s; *e && *e != '\n' && *e != '\r'; e++)
+		;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*e = 0;
+	if (strlen(s) < 16) {
+		snprintf(err, errsz, "the token in %s is shorter than 16 characters", path);
+		return NULL;
+	}
+	char *t = strdup(s);
+	explicit_bzero(buf, sizeof buf);
+	if (!t)
+		snprintf(err, errsz, "out of memory");
+	return t;
+}
+
+static int load_settings(const char *line, size_t len, char *err, size_t errsz)
+{
+	struct hd_settings *s = &HD.set;
+	cJSON *j = cJSON_ParseWithLength(line, len);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		snprintf(err, errsz, "bad settings from the supervisor");
+		return -1;
+	}
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(j, "listen"), *v;
+	s->listen = calloc((size_t)cJSON_GetArraySize(l) + 1, sizeof *s->listen);
+	cJSON_ArrayForEach(v, l)
+		if (cJSON_IsString(v) && s->listen)
+			s->listen[s->nlisten++] = strdup(v->valuestring);
+	char *tls = dup_str(j, "tls");
+	s->tls = !tls || !strcmp(tls, "off") ? 0 : !strcmp(tls, "auto") ? 1 : 2;
+	free(tls);
+	s->cert = dup_str(j, "cert");
+	s->key = dup_str(j, "key");
+	s->tls_dir = dup_str(j, "tls_dir");
+	s->token = dup_str(j, "token");
+	s->read_token = dup_str(j, "read_token");
+	s->user = dup_str(j, "user");
+	const cJSON *allow = cJSON_GetObjectItemCaseSensitive(j, "allow");
+	cJSON_ArrayForEach(v, allow)
+		if (cJSON_IsString(v))
+			s->allow |= proto_perm_of(v->valuestring);
+	const cJSON *pub = cJSON_GetObjectItemCaseSensitive(j, "public");
+	s->public_healthz = has_word(pub, "healthz");
+	s->public_readyz = has_word(pub, "readyz");
+	s->public_metrics = has_word(pub, "metrics");
+	const cJSON *mc = cJSON_GetObjectItemCaseSensitive(j, "max_connections");
+	s->max_connections = cJSON_IsNumber(mc) ? mc->valueint : 256;
+	int rc = 0;
+	char *tf = dup_str(j, "token_file"), *rtf = dup_str(j, "read_token_file");
+	if (tf && !(s->token = read_token(tf, err, errsz)))
+		rc = -1;
+	if (!rc && rtf && !(s->read_token = read_token(rtf, err, errsz)))
+		rc = -1;
+	free(tf);
+	free(rtf);
+	if (!rc && s->nlisten == 0) {
+		snprintf(err, errsz, "no listen address in the settings");
+		rc = -1;
+	}
+	/* the settings line held the tokens: do not leave them in the heap */
+	cJSON_Delete(j);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+#if MLS_HAVE_TLS
+static struct tls_creds creds;
+
+static int setup_tls(char *err, size_t errsz)
+{
+	const struct hd_settings *s = &HD.set;
+	if (s->tls == 2) {
+		if (tls_creds_load(&creds, s->cert, s->key, err, errsz) < 0)
+			return -1;
+	} else {
+		/* SAN: every listen host, localhost, this host's name */
+		const char *names[HTTPSRV_MAX_LISTENERS + 3];
+		char hosts[HTTPSRV_MAX_LISTENERS][256], hn[256];
+		int n = 0;
+		for (int k = 0; k < s->nlisten && k < HTTPSRV_MAX_LISTENERS; k++) {
+			int port;
+			if (parse_hostport(s->listen[k], hosts[k], sizeof hosts[k], &port) == 0)
+				names[n++] = hosts[k];
+		}
+		names[n++] = "localhost";
+		if (gethostname(hn, sizeof hn) == 0) {
+			hn[sizeof hn - 1] = 0;
+			names[n++] = hn;
+		}
+		names[n] = NULL;
+		int created = 0;
+		if (tls_creds_auto(&creds, s->tls_dir, names, &created, err, errsz) < 0)
+			return -1;
+		if (created)
+			fprintf(stderr, "mls httpd: made a self-signed certificate in %s\n", s->tls_dir);
+	}
+	char fp[128], pin[128];
+	tls_fingerprint_fmt(creds.cert_sha256, fp, sizeof fp);
+	tls_pin_fmt(creds.spki_sha256, pin, sizeof pin);
+	fprintf(stderr, "mls httpd: certificate SHA-256 fingerprint %s\n", fp);
+	fprintf(stderr, "mls httpd: public key pin %s (curl --pinnedpubkey)\n", pin);
+	struct httpsrv_tls t = { .chain = creds.chain, .chain_len = creds.chain_len, .key_type = creds.key_type,
+		.ec = &creds.ec, .rsa = &creds.rsa };
+	if (httpsrv_set_tls(HD.srv, &t) < 0) {
+		snprintf(err, errsz, "cannot use the TLS credentials: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+#endif
+
+/* --------------------------------------------------------- privileges */
+
+static int drop_privileges(char *err, size_t errsz)
+{
+	const struct hd_settings *s = &HD.set;
+	/* every fd it may hold: connections, their log streams, listeners */
+	rlim_t nofile = (rlim_t)s->max_connections * 2 + 64;
+	struct rlimit rl = { nofile, nofile };
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		struct rlimit cur;
+		if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_max < nofile) {
+			rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (geteuid() == 0) {
+		struct spawn_user u;
+		const char *who = s->user ? s->user : "nobody";
+		if (spawn_resolve_user(who, &u, err, errsz) < 0) {
+			if (s->user)
+				return -1;
+			/* no passwd entry (FROM scratch): nobody's usual ids */
+			u.uid = u.gid = 65534;
+		}
+		if (u.uid == 0) {
+			snprintf(err, errsz, "http.user must not be root");
+			return -1;
+		}
+		if (setgroups(1, &u.gid) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
+			snprintf(err, errsz, "cannot become %s: %s", who, strerror(errno));
+			return -1;
+		}
+		if (setuid(0) == 0) {
+			snprintf(err, errsz, "dropping privileges did not hold");
+			return -1;
+		}
+	} else if (s->user) {
+		struct spawn_user u;
+		if (spawn_resolve_user(s->user, &u, err, errsz) < 0)
+			return -1;
+		if (u.uid != geteuid()) {
+			snprintf(err, errsz, "http.user %s needs mls to run as root", s->user);
+			return -1;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errsz, "no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* tokens in memory: no ptrace by the same uid */
+	return 0;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *ctx)
+{
+	(void)si; (void)ctx;
+	HD.stopping = 1;
+	loop_stop(l);
+}
+
+/* The event stream: a second connection, asked for over the first */
+static int open_events(char *err, size_t errsz)
+{
+	int64_t dl = loop_now_ms() + SETUP_TIMEOUT_MS;
+	if (ctlclient_send_line(&HD.ctl, "channel", err, errsz) < 0)
+		return -1;
+	int rc = ctlclient_read_line(&HD.ctl, dl);
+	if (rc != 1 || strncmp(HD.ctl.line, "{\"ok\":true", 10)) {
+		snprintf(err, errsz, "the supervisor gave no channel: %s", rc == 1 ? HD.ctl.line : "no reply");
+		return -1;
+	}
+	int fd = ctlclient_take_fd(&HD.ctl);
+	if (fd < 0 || ctlclient_adopt(&HD.ev, fd, 0) < 0 ||
+	    ctlclient_send_line(&HD.ev, "events", err, errsz) < 0) {
+		snprintf(err, errsz, "no event stream from the supervisor");
+		return -1;
+	}
+	rc = ctlclient_read_line(&HD.ev, dl);
+	if (rc != 1 || strncmp(HD.ev.line, "{\"ok\":true", 10)) {
+		snprintf(err, errsz, "the supervisor refused the event stream");
+		return -1;
+	}
+	const char *s = strstr(HD.ev.line, "\"seq\":");
+	HD.last_seq = s ? strtoull(s + 6, NULL, 10) : 0;
+	return 0;
+}
 
 int httpd_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "mls httpd: not implemented yet\n");
-	return 1;
+	char err[512];
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return applet_usage("httpd", 0);
+	if (argc > 1)
+		return applet_usage("httpd", 1);
+	signal(SIGPIPE, SIG_IGN);
+	int type = 0, dom = 0;
+	socklen_t tl = sizeof type, dl = sizeof dom;
+	if (getsockopt(CTL_FD, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM ||
+	    getsockopt(CTL_FD, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0 || dom != AF_UNIX)
+		return die("%s%s", "no control connection on fd 3: mls supervise starts mls httpd when the config has http:",
+			"");
+	fcntl(CTL_FD, F_SETFD, FD_CLOEXEC);
+	ctlclient_adopt(&HD.ctl, CTL_FD, 0);
+	HD.ev.fd = HD.ev.passed_fd = -1;
+	if (ctlclient_read_line(&HD.ctl, loop_now_ms() + SETUP_TIMEOUT_MS) != 1)
+		return die("%s%s", "no settings from the supervisor on fd 3", "");
+	if (load_settings(HD.ctl.line, HD.ctl.line_len, err, sizeof err) < 0)
+		return die("%s%s", err, "");
+	explicit_bzero(HD.ctl.line, HD.ctl.line_len);
+	if (httpauth_init(&HD.auth) < 0)
+		return die("%s%s", "cannot seed the session key", "");
+	memset(&HD.rl, 0, sizeof HD.rl);
+
+	HD.l = loop_new();
+	struct httpsrv_config sc = { .max_connections = HD.set.max_connections };
+	HD.srv = HD.l ? httpsrv_new(HD.l, &sc, hd_handle, hd_on_close, NULL) : NULL;
+	if (!HD.srv)
+		return die("%s%s", "out of memory", "");
+	HD.tls_on = HD.set.tls != 0;
+	if (HD.tls_on) {
+#if MLS_HAVE_TLS
+		if (setup_tls(err, sizeof err) < 0)
+			return die("%s%s", err, "");
+#else
+		return die("%s%s", "this build has no TLS (NO_TLS=1): set http.tls: off (loopback only)", "");
+#endif
+	}
+	for (int k = 0; k < HD.set.nlisten; k++) {
+		if (httpsrv_listen(HD.srv, HD.set.listen[k], HD.tls_on, err, sizeof err) < 0)
+			return die("%s%s", err, "");
+		fprintf(stderr, "mls httpd: listening on %s://%s\n", HD.tls_on ? "https" : "http", HD.set.listen[k]);
+	}
+	if (drop_privileges(err, sizeof err) < 0)
+		return die("%s%s", err, "");
+	if (open_events(err, sizeof err) < 0)
+		return die("%s%s", err, "");
+	fcntl(HD.ctl.fd, F_SETFL, fcntl(HD.ctl.fd, F_GETFL) | O_NONBLOCK);
+	fcntl(HD.ev.fd, F_SETFL, fcntl(HD.ev.fd, F_GETFL) | O_NONBLOCK);
+	HD.ctl_id = loop_add_fd(HD.l, HD.ctl.fd, POLLIN, hd_ctl_readable, NULL);
+	HD.ev_id = loop_add_fd(HD.l, HD.ev.fd, POLLIN, hd_ev_readable, NULL);
+	loop_add_signal(HD.l, SIGTERM, on_signal, NULL);
+	loop_add_signal(HD.l, SIGINT, on_signal, NULL);
+	HD.start_ms = loop_now_ms();
+	/* events already buffered with the reply to `events` */
+	hd_ev_readable(HD.l, HD.ev_id, HD.ev.fd, POLLIN, NULL);
+	if (!HD.stopping)
+		loop_run(HD.l);
+	httpsrv_close(HD.srv);
+	return 0;
 }
