@@ -37,6 +37,17 @@ static void fail_all(void)
 		}
 }
 
+static void push(struct hd_pending **head, struct hd_pending **tail, int *n, struct hd_pending *p)
+{
+	p->next = NULL;
+	if (*tail)
+		(*tail)->next = p;
+	else
+		*head = p;
+	*tail = p;
+	(*n)++;
+}
+
 int hd_call(uint64_t req, const char *line, hd_reply_fn *fn, void *arg)
 {
 	size_t n = strlen(line);
@@ -56,12 +67,7 @@ int hd_call(uint64_t req, const char *line, hd_reply_fn *fn, void *arg)
 	p->req = req;
 	p->arg = arg;
 	memcpy(p->line, line, n + 1);
-	if (HD.queue_tail)
-		HD.queue_tail->next = p;
-	else
-		HD.queue = p;
-	HD.queue_tail = p;
-	HD.nqueued++;
+	push(&HD.queue, &HD.queue_tail, &HD.nqueued, p);
 	flush_queue();
 	return 0;
 }
@@ -96,12 +102,7 @@ static void flush_queue(void)
 			free(p);
 			continue;
 		}
-		if (HD.sent_tail)
-			HD.sent_tail->next = p;
-		else
-			HD.sent = p;
-		HD.sent_tail = p;
-		HD.nsent++;
+		push(&HD.sent, &HD.sent_tail, &HD.nsent, p);
 	}
 }
 

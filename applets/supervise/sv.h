@@ -182,6 +182,7 @@ struct inst {
 	int nstarts, starts_cap;
 	int restarts;            /* across mls restarts (journal) */
 	int runs_done;
+	int64_t last_success_ms; /* jobs: wall clock of the last successful run's end; 0 = none */
 	int64_t next_start_ms;   /* backoff: monotonic */
 	time_t next_run;         /* schedule: wall clock of the next run */
 	int job_due;             /* schedule: a run is due (waits for deps) */

@@ -227,6 +227,11 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 		jb_printf(b, "%d", i->runs_done);
 	else
 		jb_puts(b, "null");
+	jb_puts(b, ",\"last_success\":");
+	if (i->last_success_ms)
+		jb_printf(b, "%.3f", (double)i->last_success_ms / 1000.0);
+	else
+		jb_puts(b, "null");
 	jb_puts(b, ",\"waiting_for\":");
 	jb_str(b, i->state == ST_WAITING ? i->waiting_for : NULL);
 	jb_puts(b, "}");

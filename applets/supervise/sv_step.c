@@ -532,10 +532,12 @@ static void exit_words(const struct inst *i, char *what, size_t sz)
 static void run_ended(struct inst *i, int failed, const char *what)
 {
 	const struct service *c = i->svc->cfg;
-	if (failed)
+	if (failed) {
 		sv_log(LVL_WARN, i, "run failed: %s", what);
-	else
+	} else {
 		i->runs_done++;
+		i->last_success_ms = wall_ms();
+	}
 	if (c->cron.flags & CRON_REBOOT) {
 		set_state(i, failed ? ST_FAILED : ST_EXITED, failed ? what : NULL);
 		return;
@@ -608,6 +610,7 @@ static void after_exit(struct inst *i)
 	}
 	if (c->runs > 0 && !failed) {
 		i->runs_done++;
+		i->last_success_ms = wall_ms();
 		i->quick = 0;
 		/* the next run is no restart after a crash: the restart limit
 		 * counts the starts since the last run that succeeded */
