@@ -1935,12 +1935,13 @@ static void mute(const struct ynode *defs)
 
 /* `http:` is served by `mls httpd`, an instance supervise runs like a
  * service (restarted with backoff, in status, its output in its log) and
- * hands its control connection as fd 3. It runs the binary supervise runs
- * (/proc/self/exe, so an upgrade on disk cannot mix versions); a change
- * of `http:` (or of state_dir, where tls: auto keeps its key) restarts it. */
+ * hands its control connection as fd 3. supervise runs its own binary
+ * for it (argv[0] "mls" names the multi-call binary, whatever the file is
+ * called); a change of `http:` (or of state_dir, where tls: auto keeps
+ * its key) restarts it. */
 static void add_http_service(struct loader *L, struct service *s)
 {
-	static char *argv[] = { "/proc/self/exe", "httpd", NULL };
+	static char *argv[] = { "mls", "httpd", NULL };
 	const struct config *c = L->cfg;
 	memset(s, 0, sizeof *s);
 	service_defaults(s);

@@ -462,9 +462,12 @@ static _Noreturn void child_run(const struct spawn_req *r, struct child *c)
 {
 	if (child_setup(r, c) < 0)
 		child_die(c, errno, SPAWN_EXIT_PRE_EXEC);
-	exec_path(r->argv, r->envp);
+	if (r->path)
+		execve(r->path, r->argv, r->envp);
+	else
+		exec_path(r->argv, r->envp);
 	c->step = "exec";
-	c->arg = r->argv[0];
+	c->arg = r->path ? r->path : r->argv[0];
 	child_die(c, errno, errno == ENOENT ? SPAWN_EXIT_NOENT : SPAWN_EXIT_EXEC);
 }
 
@@ -535,7 +538,10 @@ int spawn_exec_here(const struct spawn_req *r, const char **step)
 		return -1;
 	}
 	if (child_setup(r, &c) == 0) {
-		exec_path(r->argv, r->envp);
+		if (r->path)
+			execve(r->path, r->argv, r->envp);
+		else
+			exec_path(r->argv, r->envp);
 		c.step = "exec";
 	}
 	*step = c.step;

@@ -41,6 +41,8 @@ int spawn_resolve_user(const char *spec, struct spawn_user *u, char *err, size_t
 
 struct spawn_req {
 	char *const *argv;     /* NULL-terminated, argv[0] = program */
+	const char *path;      /* NULL: run argv[0] (PATH lookup when it has
+	                          no '/'); else this file, argv given as is */
 	char *const *envp;     /* NULL-terminated, the whole environment */
 	const char *dir;       /* NULL = do not chdir */
 	const struct spawn_user *user;  /* NULL or !set = keep */

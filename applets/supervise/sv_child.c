@@ -340,6 +340,9 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 		}
 		r.ready_fd = 3;
 		r.ready_src = rp[1];
+		/* this very binary: the path it had when mls started (emulators
+		 * such as qemu-user cannot exec /proc/self/exe) */
+		r.path = SV.self_exe ? SV.self_exe : "/proc/self/exe";
 	}
 	pid_t pid = spawn(&r);
 	int e = errno;
