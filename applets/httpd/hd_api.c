@@ -119,7 +119,7 @@ static void answer_status(uint64_t req, int kind, const char *line, size_t len, 
 		return;
 	}
 	if (kind == ST_API) {
-		hd_json(req, 200, line, len, NULL);
+		hd_json(req, strncmp(line, "{\"ok\":true", 10) ? 502 : 200, line, len, NULL);
 		return;
 	}
 	if (!*j)
@@ -805,11 +805,13 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 		return;
 	}
 
+	/* an address that guessed wrong too often gets 429 whatever it sends
+	 * now, so the answer cannot tell a right guess from a wrong one */
+	if (http_header(h, "Authorization") && check_rate(r->id, r->peer))
+		return;
 	int by_cookie;
 	int role = role_of(h, &by_cookie);
 	if (role <= 0) {
-		if (role < 0 && check_rate(r->id, r->peer))
-			return;
 		unauthorized(r->id, r->peer, path, role < 0);
 		return;
 	}

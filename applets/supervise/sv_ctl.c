@@ -335,12 +335,13 @@ static void do_action(struct ctlconn *c, int argc, char **argv)
 	int is_restart = !strcmp(cmd, "restart");
 	if (resolve(c, argc - 1, argv + 1, 1, &t, &n) < 0)
 		return;
-	/* restart all: every instance not stopped by request */
+	/* restart all: every instance not stopped by request, and not mls's
+	 * own (mls-httpd: the API that may have sent it); by name it may */
 	int all = is_restart && argc == 2 && !strcmp(argv[1], "all");
 	int m = 0;
 	for (int k = 0; k < n; k++) {
 		struct inst *i = t[k];
-		if (all && i->want == WANT_STOP)
+		if (all && (i->want == WANT_STOP || i->svc->cfg->internal))
 			continue;
 		t[m++] = i;
 		if (!strcmp(cmd, "start"))
