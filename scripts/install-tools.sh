@@ -17,7 +17,9 @@
 #   armhf    cross gcc + musl for armhf                (ARCH=armhf)
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
 #   fuzz     clang + libFuzzer runtime                 (make fuzz)
-#   bench    /usr/bin/time                             (make bench)
+#   bench    /usr/bin/time, wrk, curl                  (make bench; supervisord
+#            for tests/bench/httpd.sh's comparison is not installed:
+#            apt-get install supervisor, which enables its own service)
 #   demo     python3 (the demo's HTTP service)         (make demo)
 #   all      every group (CI)
 set -eu
@@ -97,7 +99,10 @@ check() {
 		have clang || want clang
 		{ have clang && fuzzer_rt; } || want libclang-rt-14-dev ;;
 	bench)
-		[ -x /usr/bin/time ] || want time ;;
+		[ -x /usr/bin/time ] || want time
+		# tests/bench/httpd.sh: requests and TLS handshakes of mls httpd
+		have wrk || want wrk
+		have curl || want curl ;;
 	demo)
 		have python3 || want python3 ;;
 	all)

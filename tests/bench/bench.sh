@@ -8,6 +8,9 @@
 #   - then tests/bench/supervise.sh: the supervision figures of `mls supervise`
 #   - then tests/bench/reconcile.sh: reconcile passes, reload and restart
 #     round trips with 1,000 and 10,000 services (MLS_OLD: beside another build)
+#   - then tests/bench/health.sh: what health checks cost
+#   - then tests/bench/httpd.sh: mls httpd's requests/s (plain, TLS, beside
+#     supervisord's XML-RPC), TLS handshakes/s, RSS with SSE clients, sizes
 #
 # Env: MLS, MLS_MIN, MLS_AARCH64, MLS_AARCH64_MIN (binaries), BENCH_DIR
 # (where the configs go), RUNS (runs per size, default 7; 3 for 10,000).
@@ -133,3 +136,7 @@ MLS=$MLS MLS_OLD=${MLS_OLD:-} BENCH_DIR=$BENCH_DIR tests/bench/reconcile.sh
 
 # --- health checks: CPU per 1,000 checks, idle cost with 100 services --------
 MLS=$MLS tests/bench/health.sh
+
+# --- mls httpd: requests/s plain and TLS, beside supervisord; handshakes;
+# RSS idle and with SSE clients; ctl status under load; sizes ----------------
+MLS=$MLS MLS_MIN=$MLS_MIN tests/bench/httpd.sh
