@@ -40,6 +40,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1189,6 +1190,11 @@ static void listen_cb(struct loop *l, int64_t id, int fd, int revents,
 			break;
 		}
 		s->st.accepted++;
+		/* answers leave in several send()s (TLS records, SSE events):
+		 * without it each after the first waits for the client's
+		 * delayed ACK, ~40 ms (measured: 1.1k -> 11k TLS req/s) */
+		int one = 1;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		if (s->st.open >= s->cfg.max_connections ||
 				(tls && s->st.open_tls >= HTTPSRV_MAX_TLS_CONNS))
 			refuse(s, cfd, tls);
