@@ -199,11 +199,11 @@ main_flow() {
 		ok 0 "$L: ... the 3 last lines with instance and time" || ok 1 "$L: ... the 3 last lines ($HB)"
 
 	# --- events (SSE): a restart through the API
-	curl -s -N "${RA[@]}" "$U/api/v1/events" >"$T/ev1" 2>/dev/null &
+	curl -s -N "${RA[@]}" "$U/api/v1/events" >"$T/$L.ev1" 2>/dev/null &
 	EVP=$!
 	BG="$BG $EVP"
-	wait_for "$L: SSE /api/v1/events begins with a hello" 10 has "$T/ev1" '^event: hello'
-	like "$(sed -n 's/^data: //p' "$T/ev1" | head -1)" '^\{"seq":[0-9]+,"backlog_from":[0-9]+\}$' "$L: ... hello's data: seq, backlog_from"
+	wait_for "$L: SSE /api/v1/events begins with a hello" 10 has "$T/$L.ev1" '^event: hello'
+	like "$(sed -n 's/^data: //p' "$T/$L.ev1" | head -1)" '^\{"seq":[0-9]+,"backlog_from":[0-9]+\}$' "$L: ... hello's data: seq, backlog_from"
 	P0=$(pid_of web.1)
 	t0=$(now_ms)
 	hc -X POST "${AA[@]}" "$U/api/v1/services/web/restart"
@@ -213,30 +213,37 @@ main_flow() {
 	jbody "d['ok'] and d['instances'][0]['name']=='web.1' and d['instances'][0]['state']=='running' and d['instances'][0]['pid']==$P1 and $P1!=$P0" &&
 		ok 0 "$L: ... answered running with the new pid ($P1, was $P0), ctl status's" || ok 1 "$L: ... new pid ($HB; ctl: $P1, was $P0)"
 	ok $((t1 - t0 >= 450 ? 0 : 1)) "$L: ... after it ran 500 ms ($((t1 - t0)) ms)"
-	wait_for "$L: SSE: the restart's running state arrives" 10 has "$T/ev1" "\"name\":\"web.1\".*\"state\":\"running\""
-	sse_lines "$T/ev1" | grep ' web\.1 ' >"$T/ev1.l"
-	like "$(awk '{print $2":"$4}' "$T/ev1.l" | tr '\n' ' ')" '^state:stopping exit:- (state:(stopped|starting) )*state:running $' "$L: ... state stopping, exit, then running, in order" || diag "$(cat "$T/ev1.l")"
-	IDS=$(awk '{print $1}' "$T/ev1.l")
+	wait_for "$L: SSE: the restart's running state arrives" 10 has "$T/$L.ev1" "\"name\":\"web.1\".*\"state\":\"running\""
+	sse_lines "$T/$L.ev1" | grep ' web\.1 ' >"$T/$L.ev1.l"
+	like "$(awk '{print $2":"$4}' "$T/$L.ev1.l" | tr '\n' ' ')" '^state:stopping exit:- (state:(stopped|starting) )*state:running $' "$L: ... state stopping, exit, then running, in order" || diag "$(cat "$T/$L.ev1.l")"
+	IDS=$(awk '{print $1}' "$T/$L.ev1.l")
 	printf '%s\n' "$IDS" | sort -n -c 2>/dev/null && [ "$(printf '%s\n' "$IDS" | sort -un | wc -l)" = "$(printf '%s\n' "$IDS" | wc -l)" ]
 	ok $? "$L: ... with increasing id: ($(echo $IDS))"
 	FIRST=$(head -1 <<<"$IDS")
-	LAST=$(sse_lines "$T/ev1" | awk '$1 != "-" {x=$1} END {print x}')
+	LAST=$(sse_lines "$T/$L.ev1" | awk '$1 != "-" {x=$1} END {print x}')
 	kill "$EVP" 2>/dev/null
 	# reconnect after the first: the backlog gives exactly the rest
-	curl -s -N "${RA[@]}" -H "Last-Event-ID: $FIRST" "$U/api/v1/events" >"$T/ev2" 2>/dev/null &
+	curl -s -N "${RA[@]}" -H "Last-Event-ID: $FIRST" "$U/api/v1/events" >"$T/$L.ev2" 2>/dev/null &
 	EVP=$!
 	BG="$BG $EVP"
-	wait_for "$L: Last-Event-ID: $FIRST: the backlog is replayed up to $LAST" 10 has "$T/ev2" "^id: $LAST\$"
+	wait_for "$L: Last-Event-ID: $FIRST: the backlog is replayed up to $LAST" 10 has "$T/$L.ev2" "^id: $LAST\$"
 	kill "$EVP" 2>/dev/null
-	WANT=$(sse_lines "$T/ev1" | awk -v f="$FIRST" '$1 != "-" && $1 > f+0 {print $1}' | tr '\n' ' ')
-	GOT=$(sse_lines "$T/ev2" | awk '$1 != "-" {print $1}' | tr '\n' ' ')
+	WANT=$(sse_lines "$T/$L.ev1" | awk -v f="$FIRST" '$1 != "-" && $1 > f+0 {print $1}' | tr '\n' ' ')
+	GOT=$(sse_lines "$T/$L.ev2" | awk '$1 != "-" {print $1}' | tr '\n' ' ')
 	is "$GOT" "$WANT" "$L: ... exactly the events after $FIRST, in order"
-	hc "$U/api/v1/events?last_event_id=$LAST" "${RA[@]}" --max-time 2
-	unlike "$HB" '^id: ' "$L: ... ?last_event_id=$LAST (the last): nothing replayed"
+	# from the last one: nothing replayed, the next events come
+	curl -s -N "${RA[@]}" "$U/api/v1/events?last_event_id=$LAST" >"$T/$L.ev3" 2>/dev/null &
+	EVP=$!
+	BG="$BG $EVP"
+	wait_for "$L: ?last_event_id=$LAST (the last one): a hello" 10 has "$T/$L.ev3" '^event: hello'
 
 	# --- stop, start, ?wait=0
 	hc -X POST "${AA[@]}" "$U/api/v1/services/web/stop"
 	is "$HS" 200 "$L: POST stop web: 200"
+	wait_for "$L: ... the stream from $LAST shows the stop" 10 has "$T/$L.ev3" '"name":"web\.1".*"state":"stopped"'
+	kill "$EVP" 2>/dev/null
+	is "$(sse_lines "$T/$L.ev3" | awk '$1 != "-" {print $2 ":" $3 ":" $4}' | head -1)" "state:web.1:stopping" "$L: ... nothing replayed: the first event after hello is the stop's"
+	ok $(($(sse_lines "$T/$L.ev3" | awk '$1 != "-" {print $1; exit}') > LAST ? 0 : 1)) "$L: ... with an id after $LAST"
 	jbody 'd["instances"][0]["state"]=="stopped"' && ok 0 "$L: ... answered stopped" || ok 1 "$L: ... answered stopped ($HB)"
 	is "$(state_of web.1)" stopped "$L: ... ctl status says stopped"
 	hc -X POST "${AA[@]}" "$U/api/v1/services/web/start?wait=0"
@@ -247,16 +254,16 @@ main_flow() {
 	is "$HS" 404 "$L: POST restart of an unknown service: 404"
 
 	# --- log tail + signal with a JSON body
-	curl -s -N "${RA[@]}" "$U/api/v1/services/hup/logs?follow=1&n=2" >"$T/lt" 2>/dev/null &
+	curl -s -N "${RA[@]}" "$U/api/v1/services/hup/logs?follow=1&n=2" >"$T/$L.lt" 2>/dev/null &
 	LTP=$!
 	BG="$BG $LTP"
-	wait_for "$L: logs?follow=1&n=2: the last lines come first" 10 has "$T/lt" '"line":"line three"\}$'
-	is "$(sed -n 's/^data: //p' "$T/lt" | python3 -c 'import json,sys; print(",".join(json.loads(l)["line"] for l in sys.stdin))' 2>&1)" "line two,line three" "$L: ... exactly the last 2" || diag "$(cat "$T/lt")"
-	like "$(grep -m1 '^event:' "$T/lt")" '^event: log$' "$L: ... as event: log"
+	wait_for "$L: logs?follow=1&n=2: the last lines come first" 10 has "$T/$L.lt" '"line":"line three"\}$'
+	is "$(sed -n 's/^data: //p' "$T/$L.lt" | python3 -c 'import json,sys; print(",".join(json.loads(l)["line"] for l in sys.stdin))' 2>&1)" "line two,line three" "$L: ... exactly the last 2" || diag "$(cat "$T/$L.lt")"
+	like "$(grep -m1 '^event:' "$T/$L.lt")" '^event: log$' "$L: ... as event: log"
 	hc -X POST "${AA[@]}" -H 'Content-Type: application/json' -d '{"signal":"HUP"}' "$U/api/v1/services/hup/signal"
 	is "$HS" 200 "$L: POST signal {\"signal\":\"HUP\"}: 200"
 	jbody '"hup.1" in d["signalled"]' && ok 0 "$L: ... signalled hup.1" || ok 1 "$L: ... signalled hup.1 ($HB)"
-	wait_for "$L: ... the service logs 'got HUP', and the tail shows it" 10 has "$T/lt" '"line":"got HUP"'
+	wait_for "$L: ... the service logs 'got HUP', and the tail shows it" 10 has "$T/$L.lt" '"line":"got HUP"'
 	wait_for "$L: ... in its log file" 10 has "$LD/hup.1.log" 'got HUP'
 	kill "$LTP" 2>/dev/null
 	hc -X POST "${AA[@]}" -d '{"sig":"HUP"}' "$U/api/v1/services/hup/signal"
