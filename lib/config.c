@@ -2066,7 +2066,7 @@ static void convert(struct loader *L, struct ynode *root)
 		const struct pos *pp = s->port == PORT_NONE ? port_var_at(s) : NULL;
 		if (pp)
 			sdiag(L, DIAG_ERROR, pp, s, NULL, "uses ${PORT} but has no 'port' (set port: auto or a number)");
-		if (L->opts && L->opts->check_commands && s->active)
+		if (L->opts && L->opts->check_commands && s->active && !s->internal)
 			check_files(L, s);
 	}
 }

@@ -193,6 +193,11 @@ main_flow() {
 	is "$HS" 405 "$L: DELETE: 405 (refused by the server)"
 
 	# --- logs
+	for bad in 0 -1 abc 100001; do
+		hc "$U/api/v1/services/hup/logs?n=$bad" "${RA[@]}"
+		is "$HS" 400 "$L: GET logs?n=$bad: 400"
+		like "$HB" 'n: expected a number of lines from 1 to 100000' "$L: ... says what n takes"
+	done
 	hc "$U/api/v1/services/hup/logs?n=3" "${RA[@]}"
 	is "$HS" 200 "$L: GET logs?n=3: 200"
 	jbody '[x["line"] for x in d["lines"]] == ["line one","line two","line three"] and all(x["instance"]=="hup.1" and x["time"] for x in d["lines"])' &&

@@ -712,16 +712,18 @@ static int64_t wait_ms_of(const char *query)
 	return HD_WAIT_DEFAULT_MS;
 }
 
+/* ?KEY=N: def when absent; -1 when not a number from min to max */
 static int query_int(const char *query, const char *key, int def, int min, int max)
 {
 	char v[32];
-	if (http_query_get(query, key, v, sizeof v) <= 0)
-		return def;
+	long r = http_query_get(query, key, v, sizeof v);
+	if (r < 0)
+		return errno == ENOENT ? def : -1;
 	char *end;
 	long x = strtol(v, &end, 10);
-	if (*end || x < min)
-		return def;
-	return x > max ? max : (int)x;
+	if (r == 0 || *end || end == v || x < min || x > max)
+		return -1;
+	return (int)x;
 }
 
 static int query_true(const char *query, const char *key)
@@ -886,7 +888,11 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 				hd_error(r->id, 405, "method not allowed (use GET)", "Allow: GET, HEAD\r\n");
 				return;
 			}
-			int n = query_int(h->query, "n", PROTO_LOGS_DEFAULT, 0, 100000);
+			int n = query_int(h->query, "n", PROTO_LOGS_DEFAULT, 1, 100000);
+			if (n < 0) {
+				hd_error(r->id, 400, "n: expected a number of lines from 1 to 100000", NULL);
+				return;
+			}
 			if (query_true(h->query, "follow")) {
 				hd_sse_logs(r->id, name, n);
 				return;
