@@ -183,6 +183,11 @@ UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(OBJ)/%.o)
+# The dashboard (web/, served by mls httpd: docs/dashboard.md), gzip'd into
+# a generated C file by scripts/embed-web.sh; index.html first (it is "/")
+WEB_FILES   := web/index.html web/app.js web/style.css
+WEB_C       := $(OBJ)/gen/web.c
+APPLET_OBJS += $(OBJ)/gen/web.o
 LIB_OBJS    := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(OBJ)/%.o)
 LIBMLS      := $(OBJ)/libmls.a
@@ -327,6 +332,12 @@ $(OBJ)/.flags: FORCE | tools-$(TOOLS_CC)
 $(OBJ)/%.o: %.c $(OBJ)/.flags $(DEP_STAMPS)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(COMPILE) -MMD -MP -c $< -o $@
+
+$(WEB_C): $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	$(call say,EMBED,$@)scripts/embed-web.sh $@ $(WEB_FILES)
+$(OBJ)/gen/web.o: $(WEB_C) $(OBJ)/.flags
+	$(call say,CC,$@)$(COMPILE) -c $< -o $@
 
 # Unit tests and fuzz targets also see their own directory's headers.
 # (private: not passed on to their prerequisites, such as .flags)

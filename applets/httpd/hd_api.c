@@ -778,6 +778,8 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 		hd_error(r->id, 503, "shutting down", NULL);
 		return;
 	}
+	if (hd_static(r)) /* the dashboard's files, /api/v1/session (hd_static.c) */
+		return;
 	/* the public ones first */
 	int pub = -1;
 	if (!strcmp(path, "/healthz"))
