@@ -64,6 +64,12 @@ function clock(ms) {
 }
 function when(ms) { return new Date(ms).toLocaleString([], { hour12: false }); }
 const key = (svc, n) => svc + '.' + n;
+/* a service of one instance goes by the service's name */
+function label(svc, n) {
+  let count = 0;
+  for (const i of S.inst.values()) if (i.service === svc) count++;
+  return count > 1 ? svc + '.' + n : svc;
+}
 const hasProc = (st) => st === 'starting' || st === 'running' || st === 'stopping';
 
 /* --------------------------------------------------------------- API */
@@ -214,7 +220,7 @@ function connect() {
 
 function onEvent(t, ev) {
   const i = ev.service != null ? S.inst.get(key(ev.service, ev.instance)) : null;
-  const who = ev.name || (ev.service + '.' + ev.instance);
+  const who = ev.service == null ? '' : label(ev.service, ev.instance);
   if (ev.service != null && !i) scheduleRefresh(); /* a new service (reload) */
   switch (t) {
   case 'state': {
@@ -397,7 +403,7 @@ function spark(values, cls, fmt) {
     const pts = [];
     v.forEach((x, k) => {
       if (x == null) return;
-      const px = 64 - (v.length - 1 - k) * (64 / (SPARK_N - 1));
+      const px = 64 - (v.length - 1 - k) * (64 / (Math.max(v.length, 30) - 1));
       const py = 17 - ((x - min) / (max - min || 1)) * 16;
       pts.push(px.toFixed(1) + ',' + py.toFixed(1));
     });

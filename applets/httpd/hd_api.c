@@ -883,6 +883,12 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 				hd_error(r->id, 405, "method not allowed (use GET)", "Allow: GET, HEAD\r\n");
 			return;
 		}
+		if (!strcmp(action, "config") && get) { /* the config as mls sees it, secrets masked */
+			char line[PROTO_MAX_LINE];
+			snprintf(line, sizeof line, "config %s", name);
+			call(r->id, line, pass_reply, NULL);
+			return;
+		}
 		if (!strcmp(action, "logs")) {
 			if (!get) {
 				hd_error(r->id, 405, "method not allowed (use GET)", "Allow: GET, HEAD\r\n");
