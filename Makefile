@@ -7,7 +7,11 @@
 #                              (one of them alone: build/nogit/, build/notls/)
 #   make ARCH=aarch64          build/aarch64/mls    (also ARCH=armhf)
 #   make dev                   build/dev/mls: glibc, ASan+UBSan, -g -O1
-#   make test                  unit tests (musl and dev) and tests/*.t, by prove
+#   make test                  unit tests (musl and dev) and tests/*.t, by prove;
+#                              then test-browser when /usr/bin/chromium is there
+#                              (under CI=true a missing chromium fails)
+#   make test-browser          the dashboard in headless chromium (tests/browser/,
+#                              playwright-core); screenshots into docs/
 #   make test-cross            --version and validate config/ under qemu
 #   make size                  full and minimal build, their sizes
 #   make fuzz                  each tests/fuzz/fuzz_*.c for FUZZ_SECONDS
@@ -204,7 +208,7 @@ DEP_STAMPS := $(DEP_PKGS:%=$(DEP_DIR)/stamp/%)
 # Targets for people (each calls make again for the configurations it needs)
 # ---------------------------------------------------------------------------
 
-.PHONY: all mls deps unit dev test test-cross size fuzz fuzz-build bench demo \
+.PHONY: all mls deps unit dev test test-browser test-cross size fuzz fuzz-build bench demo \
 	clean distclean help FORCE
 
 all: $(MLS)
@@ -240,6 +244,27 @@ test:
 	@$(MAKE) --no-print-directory ARCH=x86_64 KIND=release NO_GIT=0 NO_TLS=0 all unit
 	@$(MAKE) --no-print-directory KIND=dev NO_GIT=0 NO_TLS=0 all unit
 	$(TEST_ENV) prove --exec '' $(PROVE_FLAGS) $(TESTS)
+	@if [ -x $(CHROMIUM) ]; then \
+		$(MAKE) --no-print-directory test-browser SCREENSHOT_DIR=$(B)/browser; \
+	elif [ "$$CI" = true ]; then \
+		echo "test: no $(CHROMIUM) under CI: the browser test cannot run (scripts/install-tools.sh browser)"; exit 1; \
+	else \
+		echo "test: no $(CHROMIUM): browser test skipped (scripts/install-tools.sh browser)"; \
+	fi
+
+# The dashboard in a real browser: Debian's chromium, headless, driven by
+# playwright-core (pinned in tests/browser/package-lock.json). The
+# screenshots for the README go to SCREENSHOT_DIR (docs/; `make test` puts
+# them in build/browser/ so that it leaves the tree as it was).
+CHROMIUM       ?= /usr/bin/chromium
+SCREENSHOT_DIR ?= docs
+test-browser:
+	@scripts/install-tools.sh browser
+	@$(MAKE) --no-print-directory ARCH=x86_64 KIND=release NO_GIT=0 NO_TLS=0 all
+	@cd tests/browser && { [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.lock-copy || \
+		{ npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-copy; }; }
+	cd tests/browser && MLS=$(abspath $(B)/mls) CHROMIUM=$(CHROMIUM) SCREENSHOT_DIR=$(abspath $(SCREENSHOT_DIR)) \
+		node --test --test-reporter=spec dashboard.test.mjs
 
 # Cross binaries under qemu: --version runs, and `validate config/` gives the
 # same report and exit status as the native binary. Default ARCH: both.

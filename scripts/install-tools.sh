@@ -19,6 +19,8 @@
 #   fuzz     clang + libFuzzer runtime                 (make fuzz)
 #   bench    /usr/bin/time                             (make bench)
 #   demo     python3 (the demo's HTTP service)         (make demo)
+#   browser  chromium, node and npm (the dashboard's
+#            browser test, playwright-core)           (make test-browser)
 #   all      every group (CI)
 set -eu
 
@@ -100,8 +102,13 @@ check() {
 		[ -x /usr/bin/time ] || want time ;;
 	demo)
 		have python3 || want python3 ;;
+	browser)
+		[ -x /usr/bin/chromium ] || want chromium
+		have node || want nodejs
+		have npm || want npm
+		have python3 || want python3 ;;   # the test's services
 	all)
-		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo; do
+		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo browser; do
 			check $g
 		done ;;
 	*)

@@ -403,7 +403,7 @@ function spark(values, cls, fmt) {
     const pts = [];
     v.forEach((x, k) => {
       if (x == null) return;
-      const px = 64 - (v.length - 1 - k) * (64 / (Math.max(v.length, 30) - 1));
+      const px = 64 - (v.length - 1 - k) * (64 / (Math.max(v.length, 8) - 1));
       const py = 17 - ((x - min) / (max - min || 1)) * 16;
       pts.push(px.toFixed(1) + ',' + py.toFixed(1));
     });
