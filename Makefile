@@ -281,7 +281,7 @@ test-cross:
 demo: $(MLS)
 	@scripts/install-tools.sh demo
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
-	@echo "mls demo: or over HTTP: curl http://127.0.0.1:9000/api/v1/status, curl -N http://127.0.0.1:9000/api/v1/events, /metrics"
+	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (read-only); or curl http://127.0.0.1:9000/api/v1/status, curl -N http://127.0.0.1:9000/api/v1/events, /metrics"
 	@exec $(MLS) supervise -c config/demo.yaml
 
 size:
