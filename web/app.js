@@ -358,7 +358,12 @@ function build() {
       const open = !S.collapsed.has(svc);
       const tg = el('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open),
         'aria-label': `${open ? 'collapse' : 'expand'} ${svc}`, text: open ? '▾' : '▸',
-        onclick: () => { open ? S.collapsed.add(svc) : S.collapsed.delete(svc); save('mls.collapsed', [...S.collapsed]); build(); } });
+        onclick: () => {
+          open ? S.collapsed.add(svc) : S.collapsed.delete(svc);
+          save('mls.collapsed', [...S.collapsed]);
+          build();
+          S.rows.get(svc).tr.querySelector('.toggle').focus();
+        } });
       const cells = COLS.map((c) => el('td', { 'data-label': c }));
       cells[0].append(tg, detailLink(svc, svc), el('span', { class: 'muted', text: ` ×${list.length}` }));
       const a = actButtons(svc, svc);

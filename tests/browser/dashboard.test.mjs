@@ -95,7 +95,7 @@ async function newPage(width, height) {
   const page = await ctx.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 40[13]|401|403/.test(m.text())) problems.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !/responded with a status of 4(01|03|22)/.test(m.text())) problems.push(m.text()); });
   page.problems = problems;
   return page;
 }
@@ -188,6 +188,23 @@ test('restart from its button', async () => {
   await row(page, 'say').locator('button[data-act=restart]').click();
   await page.locator('#toast', { hasText: 'restart say: done' }).waitFor({ timeout: T });
   await waitRow(page, 'say', (i) => i.state === 'running' && i.pid && i.pid !== before.pid, 'a new pid');
+});
+
+test('reload with an invalid config: its errors with file:line:col, nothing changed', async () => {
+  const page = admin;
+  const cfg = path.join(dir, 'mls.yaml');
+  const good = fs.readFileSync(cfg, 'utf8');
+  fs.writeFileSync(cfg, good.replace('replicas: 2', 'replicas: -3'));
+  try {
+    await page.click('#reload');
+    await page.locator('#errors-list', { hasText: /mls\.yaml:\d+:\d+: error: .*replicas/ }).waitFor({ timeout: T });
+  } finally {
+    fs.writeFileSync(cfg, good);
+  }
+  await page.click('#errors-close');
+  await page.click('#reload');
+  await page.locator('#toast', { hasText: 'config reloaded' }).waitFor({ timeout: T });
+  assert.equal(await row(page, 'web.2').count(), 1);
 });
 
 test('detail view: config with secrets masked, live log tail', async () => {
