@@ -7,7 +7,11 @@
 #                              (one of them alone: build/nogit/, build/notls/)
 #   make ARCH=aarch64          build/aarch64/mls    (also ARCH=armhf)
 #   make dev                   build/dev/mls: glibc, ASan+UBSan, -g -O1
-#   make test                  unit tests (musl and dev) and tests/*.t, by prove
+#   make test                  unit tests (musl and dev) and tests/*.t, by prove;
+#                              then test-browser when /usr/bin/chromium is there
+#                              (under CI=true a missing chromium fails)
+#   make test-browser          the dashboard in headless chromium (tests/browser/,
+#                              playwright-core); screenshots into docs/
 #   make test-cross            --version and validate config/ under qemu
 #   make size                  full and minimal build, their sizes
 #   make fuzz                  each tests/fuzz/fuzz_*.c for FUZZ_SECONDS
@@ -183,6 +187,11 @@ UNIT_HELPER_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 
 APPLET_OBJS := $(APPLET_SRCS:%.c=$(OBJ)/%.o)
+# The dashboard (web/, served by mls httpd: docs/dashboard.md), gzip'd into
+# a generated C file by scripts/embed-web.sh; index.html first (it is "/")
+WEB_FILES   := web/index.html web/app.js web/style.css
+WEB_C       := $(OBJ)/gen/web.c
+APPLET_OBJS += $(OBJ)/gen/web.o
 LIB_OBJS    := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(OBJ)/%.o)
 LIBMLS      := $(OBJ)/libmls.a
@@ -199,7 +208,7 @@ DEP_STAMPS := $(DEP_PKGS:%=$(DEP_DIR)/stamp/%)
 # Targets for people (each calls make again for the configurations it needs)
 # ---------------------------------------------------------------------------
 
-.PHONY: all mls deps unit dev test test-cross size fuzz fuzz-build bench demo \
+.PHONY: all mls deps unit dev test test-browser test-cross size fuzz fuzz-build bench demo \
 	clean distclean help FORCE
 
 all: $(MLS)
@@ -235,6 +244,27 @@ test:
 	@$(MAKE) --no-print-directory ARCH=x86_64 KIND=release NO_GIT=0 NO_TLS=0 all unit
 	@$(MAKE) --no-print-directory KIND=dev NO_GIT=0 NO_TLS=0 all unit
 	$(TEST_ENV) prove --exec '' $(PROVE_FLAGS) $(TESTS)
+	@if [ -x $(CHROMIUM) ]; then \
+		$(MAKE) --no-print-directory test-browser SCREENSHOT_DIR=$(B)/browser; \
+	elif [ "$$CI" = true ]; then \
+		echo "test: no $(CHROMIUM) under CI: the browser test cannot run (scripts/install-tools.sh browser)"; exit 1; \
+	else \
+		echo "test: no $(CHROMIUM): browser test skipped (scripts/install-tools.sh browser)"; \
+	fi
+
+# The dashboard in a real browser: Debian's chromium, headless, driven by
+# playwright-core (pinned in tests/browser/package-lock.json). The
+# screenshots for the README go to SCREENSHOT_DIR (docs/; `make test` puts
+# them in build/browser/ so that it leaves the tree as it was).
+CHROMIUM       ?= /usr/bin/chromium
+SCREENSHOT_DIR ?= docs
+test-browser:
+	@scripts/install-tools.sh browser
+	@$(MAKE) --no-print-directory ARCH=x86_64 KIND=release NO_GIT=0 NO_TLS=0 all
+	@cd tests/browser && { [ -f node_modules/.package-lock.json ] && cmp -s package-lock.json node_modules/.lock-copy || \
+		{ npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.lock-copy; }; }
+	cd tests/browser && MLS=$(abspath $(B)/mls) CHROMIUM=$(CHROMIUM) SCREENSHOT_DIR=$(abspath $(SCREENSHOT_DIR)) \
+		node --test --test-reporter=spec dashboard.test.mjs
 
 # Cross binaries under qemu: --version runs, and `validate config/` gives the
 # same report and exit status as the native binary. Default ARCH: both.
@@ -251,7 +281,7 @@ test-cross:
 demo: $(MLS)
 	@scripts/install-tools.sh demo
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
-	@echo "mls demo: or over HTTP: curl http://127.0.0.1:9000/api/v1/status, curl -N http://127.0.0.1:9000/api/v1/events, /metrics"
+	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (read-only); or curl http://127.0.0.1:9000/api/v1/status, curl -N http://127.0.0.1:9000/api/v1/events, /metrics"
 	@exec $(MLS) supervise -c config/demo.yaml
 
 size:
@@ -327,6 +357,12 @@ $(OBJ)/.flags: FORCE | tools-$(TOOLS_CC)
 $(OBJ)/%.o: %.c $(OBJ)/.flags $(DEP_STAMPS)
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(COMPILE) -MMD -MP -c $< -o $@
+
+$(WEB_C): $(WEB_FILES) scripts/embed-web.sh
+	@mkdir -p $(@D)
+	$(call say,EMBED,$@)scripts/embed-web.sh $@ $(WEB_FILES)
+$(OBJ)/gen/web.o: $(WEB_C) $(OBJ)/.flags
+	$(call say,CC,$@)$(COMPILE) -c $< -o $@
 
 # Unit tests and fuzz targets also see their own directory's headers.
 # (private: not passed on to their prerequisites, such as .flags)

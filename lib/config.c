@@ -1502,7 +1502,7 @@ static const char *const top_keys[] = {
  * debug-clock, a test hook, cannot be granted. */
 static int conv_control_allow(struct loader *L, const struct ynode *n, const struct kp *k, proto_perm *out)
 {
-	const char *words[PROTO_PERM_NBITS + 8]; /* every name accepted */
+	const char *words[PROTO_PERM_NBITS + PROTO_NREAD + 2]; /* every name accepted, "all", NULL */
 	char grantable[128];                     /* for the message */
 	size_t gl = 0;
 	int nw = 0;

@@ -30,7 +30,10 @@
  * owner), and to members of control_group what `control_allow:` says
  * (default PROTO_PERM_GROUP_DEFAULT). `run` never reaches the server: ctl
  * runs it itself. */
-#define PROTO_READ_COMMANDS(X) X("status") X("logs") X("history") X("health") X("events") X("version") X("channel")
+#define PROTO_READ_COMMANDS(X) X("status") X("logs") X("history") X("health") X("config") X("events") X("version") X("channel")
+#define PROTO_COUNT_(name) + 1
+enum { PROTO_NREAD = 0 PROTO_READ_COMMANDS(PROTO_COUNT_) }; /* how many */
+#undef PROTO_COUNT_
 
 /* X(ID, "name"): the bit PROTO_PERM_ID. debug-clock is a test hook
  * (MLS_TEST_CLOCK=1) that control_allow cannot name: only full access has

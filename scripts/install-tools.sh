@@ -21,6 +21,8 @@
 #            for tests/bench/httpd.sh's comparison is not installed:
 #            apt-get install supervisor, which enables its own service)
 #   demo     python3 (the demo's HTTP service)         (make demo)
+#   browser  chromium, node and npm (the dashboard's
+#            browser test, playwright-core)           (make test-browser)
 #   all      every group (CI)
 set -eu
 
@@ -105,8 +107,13 @@ check() {
 		have curl || want curl ;;
 	demo)
 		have python3 || want python3 ;;
+	browser)
+		[ -x /usr/bin/chromium ] || want chromium
+		have node || want nodejs
+		have npm || want npm
+		have python3 || want python3 ;;   # the test's services
 	all)
-		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo; do
+		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo browser; do
 			check $g
 		done ;;
 	*)

@@ -55,7 +55,7 @@ raw_member() { as_member "$PYM" "$RAW" "$SV_SOCK" "$1"; }
 
 err_has() { grep -Eq -- "$1" "$SV_ERR"; }
 
-READ="status, logs, history, health, events, version, channel"
+READ="status, logs, history, health, config, events, version, channel"
 
 # --------------------------------------------- control_allow: [restart, stop]
 

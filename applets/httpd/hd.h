@@ -147,4 +147,8 @@ void hd_error(uint64_t req, int status, const char *msg, const char *headers);
 int hd_status_of(const char *error);
 void hd_api_gone(uint64_t req);
 
+/* ---- hd_static.c ---- */
+/* The dashboard's files and GET /api/v1/session: 1 when it answered r */
+int hd_static(const struct httpsrv_req *r);
+
 #endif

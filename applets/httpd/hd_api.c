@@ -780,6 +780,8 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 		hd_error(r->id, 503, "shutting down", NULL);
 		return;
 	}
+	if (hd_static(r)) /* the dashboard's files, /api/v1/session (hd_static.c) */
+		return;
 	/* the public ones first */
 	int pub = -1;
 	if (!strcmp(path, "/healthz"))
@@ -881,6 +883,12 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 				get_service(r->id, name);
 			else
 				hd_error(r->id, 405, "method not allowed (use GET)", "Allow: GET, HEAD\r\n");
+			return;
+		}
+		if (!strcmp(action, "config") && get) { /* the config as mls sees it, secrets masked */
+			char line[PROTO_MAX_LINE];
+			snprintf(line, sizeof line, "config %s", name);
+			call(r->id, line, pass_reply, NULL);
 			return;
 		}
 		if (!strcmp(action, "logs")) {

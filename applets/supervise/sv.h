@@ -413,6 +413,8 @@ void sv_compute_order(void);
 void sv_index(void);
 /* The live (not removed) service with that name, or NULL */
 struct svc *sv_find(const char *name, size_t len);
+/* sv_config.c: a service's config as JSON (`config NAME`), secrets masked */
+void sv_config_json(struct jbuf *b, const struct service *c);
 /* No process of any instance left (shutdown may end) */
 int sv_all_down(void);
 

@@ -579,6 +579,29 @@ static void do_health(struct ctlconn *c, int argc, char **argv)
 	send_buf(c, &b);
 }
 
+/* config NAME: the service's config as mls sees it, secrets masked
+ * (sv_config.c) */
+static void do_config(struct ctlconn *c, int argc, char **argv)
+{
+	struct inst **t = NULL;
+	int n = 0;
+	if (argc != 2) {
+		reply_err(c, "usage: config NAME");
+		return;
+	}
+	if (resolve(c, 1, argv + 1, 0, &t, &n) < 0)
+		return;
+	struct jbuf b = { 0 };
+	jb_puts(&b, "{\"ok\":true,\"config\":");
+	if (n > 0)
+		sv_config_json(&b, t[0]->svc->cfg);
+	else
+		jb_puts(&b, "null");
+	jb_puts(&b, "}\n");
+	free(t);
+	send_buf(c, &b);
+}
+
 /* ----------------------------------------------------------- dispatch */
 
 static void do_events(struct ctlconn *c, int argc, char **argv)
@@ -681,6 +704,7 @@ static const struct ctlcmd {
 	{ "events", do_events, 0 },
 	{ "shutdown", do_shutdown, PROTO_PERM_SHUTDOWN },
 	{ "health", do_health, 0 },
+	{ "config", do_config, 0 },
 	{ "version", do_version, 0 },
 	{ "channel", do_channel, 0 },
 	{ "debug-clock", do_debug_clock, PROTO_PERM_DEBUG_CLOCK }, /* only with SV.test_hooks */
@@ -700,7 +724,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
 		k = NULL;
 	if (!k) {
-		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, events, shutdown, version, channel)",
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, config, events, shutdown, version, channel)",
 			cmd);
 		return;
 	}

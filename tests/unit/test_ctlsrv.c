@@ -880,16 +880,16 @@ static void test_proto_perm(void)
 		proto_perm_of(NULL) == 0,
 		"proto_perm_of: the bit of a mutating request, 0 otherwise");
 	proto_perm_fmt(PROTO_PERM_NONE, buf, sizeof buf);
-	OK(!strcmp(buf, "status, logs, history, health, events, version, channel"),
+	OK(!strcmp(buf, "status, logs, history, health, config, events, version, channel"),
 		"proto_perm_fmt(NONE): the read-only requests (%s)", buf);
 	proto_perm_fmt(PROTO_PERM_GROUP_DEFAULT, buf, sizeof buf);
-	OK(!strcmp(buf, "status, logs, history, health, events, version, channel, start, stop, restart, signal, reload"),
+	OK(!strcmp(buf, "status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload"),
 		"proto_perm_fmt(GROUP_DEFAULT): all but shutdown (%s)", buf);
 	OK(!(PROTO_PERM_GROUP_DEFAULT & (PROTO_PERM_SHUTDOWN | PROTO_PERM_DEBUG_CLOCK)) &&
 		(PROTO_PERM_ALL & PROTO_PERM_SHUTDOWN) && (PROTO_PERM_ALL & PROTO_PERM_DEBUG_CLOCK),
 		"PROTO_PERM_ALL has shutdown and debug-clock, GROUP_DEFAULT neither");
 	size_t need = proto_perm_fmt(PROTO_PERM_ALL, buf, 10);
-	OK(need == strlen("status, logs, history, health, events, version, channel, start, stop, restart, signal, reload, shutdown, debug-clock") &&
+	OK(need == strlen("status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload, shutdown, debug-clock") &&
 		!strcmp(buf, "status, l"),
 		"proto_perm_fmt: truncates, NUL-terminated, returns the length needed");
 }
