@@ -12,7 +12,8 @@
 #            for `apt-get source`                      (the libraries)
 #   dev      gcc with ASan/UBSan                       (make dev)
 #   test     prove, file, nc, python3, unshare, ps,
-#            tzdata, openssl, redis-server, promtool   (make test)
+#            tzdata, openssl, redis-server, promtool,
+#            curl                                      (make test)
 #   aarch64  cross gcc + musl for arm64                (ARCH=aarch64)
 #   armhf    cross gcc + musl for armhf                (ARCH=armhf)
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
@@ -81,7 +82,9 @@ check() {
 		[ -f /usr/share/zoneinfo/Australia/Lord_Howe ] || want tzdata
 		# promtool check metrics on mls httpd's /metrics text
 		# (tests/unit/test_metrics.c; a failure under CI=true without)
-		have promtool || want prometheus ;;
+		have promtool || want prometheus
+		# mls httpd's tests (tests/40-httpd.t, 41-httpd-tls.t, test_httpsrv)
+		have curl || want curl ;;
 	aarch64)
 		have aarch64-linux-gnu-gcc || want gcc-aarch64-linux-gnu
 		if [ ! -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then
