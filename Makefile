@@ -281,7 +281,8 @@ test-cross:
 demo: $(MLS)
 	@scripts/install-tools.sh demo
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
-	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (read-only); or curl http://127.0.0.1:9000/api/v1/status, curl -N http://127.0.0.1:9000/api/v1/events, /metrics"
+	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (log in with demo-token-0123456789, or demo-read-0123456789 to look only)"
+	@echo "mls demo: the API: curl -H 'Authorization: Bearer demo-token-0123456789' http://127.0.0.1:9000/api/v1/status; /metrics needs none"
 	@exec $(MLS) supervise -c config/demo.yaml
 
 size:
