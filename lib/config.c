@@ -508,7 +508,10 @@ static int conv_notify_target(struct loader *L, const struct ynode *n, const str
 			for (int i = 0; i < t->services.n; i++)
 				if (!t->services.v[i][0]) {
 					const struct pos *p = &t->services.pos[i];
-					diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, NULL, "notify.services: an empty name");
+					char path[256];
+					path[0] = 0;
+					kp_fmt(kk, path, sizeof path);
+					diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, path, "%s: an empty name", path);
 				}
 		} else if (IS(key, "format")) {
 			static const char *const fm[] = { "json", "slack", NULL };
@@ -2209,7 +2212,7 @@ static void convert(struct loader *L, struct ynode *root)
 		const struct pos *pp = s->port == PORT_NONE ? port_var_at(s) : NULL;
 		if (pp)
 			sdiag(L, DIAG_ERROR, pp, s, NULL, "uses ${PORT} but has no 'port' (set port: auto or a number)");
-		if (L->opts && L->opts->check_commands && s->active)
+		if (L->opts && L->opts->check_commands && s->active && !s->internal)
 			check_files(L, s);
 	}
 }
