@@ -49,8 +49,9 @@ struct target {
 	int format;
 	char *secret, *ca_file;
 	int64_t timeout_ms, heartbeat_ms;
-	struct sockaddr_storage addr;
-	socklen_t alen;
+	struct sockaddr_storage addr[4];  /* what the name resolved to */
+	socklen_t alen[4];
+	int naddr, cur;          /* a connection error moves on to the next */
 	int resolved;
 	int64_t resolve_at;
 	struct ca_anchors *ca;   /* shared by targets with the same file */
@@ -194,9 +195,14 @@ static int resolve(struct target *t, char *err, size_t errsz)
 			r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
 		return -1;
 	}
-	memcpy(&t->addr, res->ai_addr, res->ai_addrlen);
-	t->alen = res->ai_addrlen;
-	t->resolved = 1;
+	t->naddr = 0;
+	for (struct addrinfo *ai = res; ai && t->naddr < 4; ai = ai->ai_next)
+		if (ai->ai_addrlen <= sizeof t->addr[0]) {
+			memcpy(&t->addr[t->naddr], ai->ai_addr, ai->ai_addrlen);
+			t->alen[t->naddr++] = ai->ai_addrlen;
+		}
+	t->cur = 0;
+	t->resolved = t->naddr > 0;
 	freeaddrinfo(res);
 	return 0;
 }
@@ -455,6 +461,7 @@ static void conn_ready(struct loop *l, int64_t id, int fd, int revents, void *ct
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
 			e = errno;
 		if (e) {
+			c->t->cur = c->t->naddr ? (c->t->cur + 1) % c->t->naddr : 0;
 			finish(c, A_RETRY, strerror(e));
 			return;
 		}
@@ -515,12 +522,13 @@ static void start(struct target *t, struct wh_item *it)
 		}
 	}
 #endif
-	c->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(t->addr[t->cur].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		finish(c, A_RETRY, strerror(errno));
 		return;
 	}
-	if (connect(c->fd, (struct sockaddr *)&t->addr, t->alen) < 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&t->addr[t->cur], t->alen[t->cur]) < 0 && errno != EINPROGRESS) {
+		t->cur = (t->cur + 1) % t->naddr;
 		finish(c, A_RETRY, strerror(errno));
 		return;
 	}
