@@ -86,8 +86,10 @@ static struct target *targets;
 static int ntargets;
 static struct wh_track track;
 static char hostname[256];
+#if MLS_HAVE_TLS
 static struct { char *path; struct ca_anchors a; } cas[NOTIFY_MAX_TARGETS];
 static int ncas;
+#endif
 
 int hd_notify_count(void)
 {
@@ -215,6 +217,13 @@ int hd_notify_init(char *err, size_t errsz)
 	for (int k = 0; k < ntargets; k++) {
 		struct target *t = &targets[k];
 		char e[300];
+#if !MLS_HAVE_TLS
+		if (t->secret) {
+			snprintf(err, errsz, "notify target %d: a secret needs HMAC-SHA256, and this build has no BearSSL (NO_TLS=1)",
+				t->idx);
+			return -1;
+		}
+#endif
 		if (resolve(t, e, sizeof e) < 0)
 			logf_target(t, 1, "%s (tried again when an event is due, at most once a minute)", e);
 		if (!t->u.tls)
