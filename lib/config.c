@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "arena.h"
@@ -437,51 +438,196 @@ static void unsupported(struct loader *L, const struct ynode *n, const struct kp
 
 /* ---- service sections ---- */
 
-static const char *const notify_events[] = {
-	"crash", "restart", "unhealthy", "failed", "deployed", "started", "stopped", "healthy", NULL
+const char *const notify_event_names[NOTE_COUNT + 1] = {
+	"crash", "restart", "unhealthy", "failed", "deployed", "started", "stopped", "healthy",
+	"reload", "rolled_back", "heartbeat", NULL
 };
 
-static int conv_notify(struct loader *L, const struct ynode *n, const struct kp *k, struct notify_cfg *nc)
+static void hash_tree(uint64_t *h, const struct ynode *n, int depth);
+
+/* An HTTP header name (RFC 9110 token) that a target may set: not one
+ * that mls writes itself or that would change the framing */
+static const char *bad_header(const char *name)
 {
-	static const char *const keys[] = { "url", "events", NULL };
-	if (n->type == Y_NULL)
-		return 0;
+	static const char *const own[] = { "host", "content-length", "content-type", "transfer-encoding",
+		"connection", "x-mls-signature", "user-agent", NULL };
+	if (!*name)
+		return "an empty header name";
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", *p)))
+			return "not a valid header name";
+	for (int i = 0; own[i]; i++)
+		if (!strcasecmp(name, own[i]))
+			return "mls sets this header itself";
+	return NULL;
+}
+
+static int conv_notify_target(struct loader *L, const struct ynode *n, const struct kp *k, struct notify_target *t)
+{
+	static const char *const keys[] = { "url", "events", "services", "format", "secret", "headers", "timeout",
+		"heartbeat", "ca_file", NULL };
+	memset(t, 0, sizeof *t);
+	t->pos = (struct pos){ fname(L, n), n->line, n->col };
+	t->events = NOTE_DEFAULT;
+	t->timeout_ms = NOTIFY_DEFAULT_TIMEOUT_MS;
 	if (check_keys(L, n, k, keys, 0))
 		return -1;
-	nc->pos = (struct pos){ fname(L, n), n->line, n->col };
-	nc->events = NOTE_CRASH | NOTE_RESTART | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_DEPLOYED;
+	const struct ynode *hb = NULL;
 	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
 		if (IS(key, "url")) {
 			char host[256];
 			int https, port;
-			if (get_str(L, v, KP(k, "url"), 0, &nc->url) == 0 && nc->url &&
-			    parse_url(nc->url, &https, host, sizeof host, &port))
-				err(L, v, KP(k, "url"), "bad URL '%s' (expected http:// or https://HOST[:PORT]/PATH)", nc->url);
+			if (get_str(L, v, kk, 0, &t->url) == 0 && t->url &&
+			    parse_url(t->url, &https, host, sizeof host, &port))
+				err(L, v, kk, "bad URL '%s' (expected http:// or https://HOST[:PORT]/PATH)", t->url);
 		} else if (IS(key, "events")) {
 			struct strv ev = {0};
-			if (get_strv(L, v, KP(k, "events"), 0, 0, &ev))
+			if (get_strv(L, v, kk, 0, 0, &ev))
 				continue;
-			nc->events = 0;
+			t->events = 0;
 			for (int i = 0; i < ev.n; i++) {
 				int j;
-				for (j = 0; notify_events[j] && strcmp(notify_events[j], ev.v[i]); j++)
+				for (j = 0; notify_event_names[j] && strcmp(notify_event_names[j], ev.v[i]); j++)
 					;
-				if (notify_events[j]) {
-					nc->events |= 1u << j;
+				if (notify_event_names[j]) {
+					t->events |= 1u << j;
 					continue;
 				}
 				const struct ynode *it = v->type == Y_SEQ ? v->kids[i] : v;
-				const char *sug = suggest(ev.v[i], notify_events);
+				const char *sug = suggest(ev.v[i], notify_event_names);
 				if (sug)
-					err(L, it, KP(k, "events"), "unknown event '%s' (did you mean '%s'?)", ev.v[i], sug);
+					err(L, it, kk, "unknown event '%s' (did you mean '%s'?)", ev.v[i], sug);
 				else
-					err(L, it, KP(k, "events"), "unknown event '%s' (expected crash, restart, unhealthy, failed, deployed, started, stopped, healthy)", ev.v[i]);
+					err(L, it, kk, "unknown event '%s' (expected some of: crash, restart, unhealthy, healthy, failed, started, stopped, reload, deployed, rolled_back, heartbeat)", ev.v[i]);
 			}
+		} else if (IS(key, "services")) {
+			if (get_strv(L, v, kk, 0, 0, &t->services) == 0 && t->services.n > NOTIFY_MAX_SERVICES)
+				err(L, v, kk, "at most %d names or globs", NOTIFY_MAX_SERVICES);
+			for (int i = 0; i < t->services.n; i++)
+				if (!t->services.v[i][0]) {
+					const struct pos *p = &t->services.pos[i];
+					char path[256];
+					path[0] = 0;
+					kp_fmt(kk, path, sizeof path);
+					diag_add(L->d, DIAG_ERROR, p->file, p->line, p->col, path, "%s: an empty name", path);
+				}
+		} else if (IS(key, "format")) {
+			static const char *const fm[] = { "json", "slack", NULL };
+			int f = NOTIFY_JSON;
+			get_enum(L, v, kk, fm, &f);
+			t->format = f;
+		} else if (IS(key, "secret")) {
+			if (get_str(L, v, kk, 0, &t->secret) == 0 && t->secret && !*t->secret)
+				err(L, v, kk, "an empty secret (leave the key out for no signature)");
+		} else if (IS(key, "headers")) {
+			if (v->type == Y_NULL)
+				continue;
+			if (v->type != Y_MAP) {
+				err(L, v, kk, "expected a mapping of header names to values, got %s", tname(v));
+				continue;
+			}
+			int cnt = v->n / 2;
+			if (cnt > NOTIFY_MAX_HEADERS) {
+				err(L, v, kk, "at most %d headers", NOTIFY_MAX_HEADERS);
+				continue;
+			}
+			t->headers.v = arena_alloc(L->a, (cnt + 1) * sizeof *t->headers.v);
+			t->headers.pos = arena_alloc(L->a, (cnt + 1) * sizeof *t->headers.pos);
+			if (!t->headers.v || !t->headers.pos) {
+				oom(L, v);
+				continue;
+			}
+			FOR_KEYS(v, hk, hv) {
+				const struct kp *hkp = KP(kk, hk->s);
+				const char *why = bad_header(hk->s);
+				char *val = NULL;
+				if (why) {
+					err(L, hk, kk, "'%s': %s", hk->s, why);
+					continue;
+				}
+				if (hv->type != Y_SCALAR) {
+					err(L, hv, hkp, "expected a string, got %s", tname(hv));
+					continue;
+				}
+				if (get_str(L, hv, hkp, 0, &val) || !val)
+					continue;
+				int ctl = 0;
+				for (const unsigned char *p = (const unsigned char *)val; *p; p++)
+					ctl |= (*p < 0x20 && *p != '\t') || *p == 0x7f;
+				if (ctl) {
+					err(L, hv, hkp, "a header value must not hold control characters (newlines)");
+					continue;
+				}
+				char *h = arena_printf(L->a, "%s: %s", hk->s, val);
+				if (!h) {
+					oom(L, hv);
+					continue;
+				}
+				t->headers.pos[t->headers.n] = (struct pos){ fname(L, hv), hv->line, hv->col };
+				t->headers.v[t->headers.n++] = h;
+			}
+			t->headers.v[t->headers.n] = NULL;
+		} else if (IS(key, "timeout")) {
+			if (!get_dur(L, v, kk, &t->timeout_ms) && v->type != Y_NULL &&
+			    (t->timeout_ms <= 0 || t->timeout_ms > NOTIFY_MAX_TIMEOUT_MS))
+				err(L, v, kk, "must be more than 0 and at most 5m");
+			if (v->type == Y_NULL)
+				t->timeout_ms = NOTIFY_DEFAULT_TIMEOUT_MS;
+		} else if (IS(key, "heartbeat")) {
+			hb = v;
+			if (!get_dur(L, v, kk, &t->heartbeat_ms) && v->type != Y_NULL && t->heartbeat_ms < NOTIFY_MIN_HEARTBEAT_MS)
+				err(L, v, kk, "must be at least 1s");
+		} else if (IS(key, "ca_file")) {
+			get_path(L, v, kk, 0, &t->ca_file);
 		}
 	}
-	if (!nc->url)
+	/* heartbeat: DURATION turns the heartbeat event on; listing it in
+	 * events alone gives the default period */
+	if (hb && t->heartbeat_ms > 0)
+		t->events |= NOTE_HEARTBEAT;
+	if ((t->events & NOTE_HEARTBEAT) && t->heartbeat_ms <= 0)
+		t->heartbeat_ms = NOTIFY_DEFAULT_HEARTBEAT_MS;
+	if (!(t->events & NOTE_HEARTBEAT))
+		t->heartbeat_ms = 0;
+	if (!t->url)
 		return err(L, n, k, "missing 'url'");
+	if (t->ca_file && strncasecmp(t->url, "https://", 8))
+		warn(L, n, KP(k, "ca_file"), "has no effect on an http:// URL");
 	return 0;
+}
+
+/* notify: one target (a mapping) or a list of targets */
+static int conv_notify(struct loader *L, const struct ynode *n, const struct kp *k, struct notify_cfg *nc)
+{
+	if (n->type == Y_NULL)
+		return 0;
+	nc->pos = (struct pos){ fname(L, n), n->line, n->col };
+	nc->hash = HASH_INIT;
+	hash_tree(&nc->hash, n, 0);
+	if (n->type != Y_MAP && n->type != Y_SEQ)
+		return err(L, n, k, "expected a mapping (one target) or a list of them, got %s", tname(n));
+	int cnt = n->type == Y_SEQ ? n->n : 1;
+	if (cnt > NOTIFY_MAX_TARGETS)
+		return err(L, n, k, "at most %d targets", NOTIFY_MAX_TARGETS);
+	nc->t = arena_alloc(L->a, (cnt ? cnt : 1) * sizeof *nc->t);
+	if (!nc->t)
+		return oom(L, n);
+	int rc = 0;
+	for (int i = 0; i < cnt; i++) {
+		const struct ynode *it = n->type == Y_SEQ ? n->kids[i] : n;
+		const struct kp *ik = n->type == Y_SEQ ? KPI(k, i) : k;
+		if (it->type != Y_MAP) {
+			rc = err(L, it, ik, "expected a mapping (url, events, ...), got %s", tname(it));
+			continue;
+		}
+		if (conv_notify_target(L, it, ik, &nc->t[nc->n]) == 0)
+			nc->n++;
+		else
+			rc = -1;
+	}
+	return rc;
 }
 
 /* The text of a value holding ${PORT}, ${MLS_INSTANCE} or ${MLS_SERVICE}
@@ -1933,12 +2079,13 @@ static void mute(const struct ynode *defs)
 		}
 }
 
-/* `http:` is served by `mls httpd`, an instance supervise runs like a
+/* `http:` (and `notify:`: httpd sends the webhooks, with no listener
+ * when there is no `http:`) is served by `mls httpd`, an instance supervise runs like a
  * service (restarted with backoff, in status, its output in its log) and
  * hands its control connection as fd 3. supervise runs its own binary
  * for it (argv[0] "mls" names the multi-call binary, whatever the file is
  * called); a change of `http:` (or of state_dir, where tls: auto keeps
- * its key) restarts it. */
+ * its key) or of `notify:` restarts it. */
 static void add_http_service(struct loader *L, struct service *s)
 {
 	static char *argv[] = { "mls", "httpd", NULL };
@@ -1946,13 +2093,14 @@ static void add_http_service(struct loader *L, struct service *s)
 	memset(s, 0, sizeof *s);
 	service_defaults(s);
 	s->name = HTTP_SERVICE;
-	s->pos = c->http.pos;
-	s->command = (struct command){ argv, 2, 0, c->http.pos };
+	s->pos = c->http.enabled ? c->http.pos : c->notify.pos;
+	s->command = (struct command){ argv, 2, 0, s->pos };
 	s->working_dir = "/";
 	s->stop_grace_ms = 5000;
 	s->active = 1;
 	s->internal = 1;
-	s->hash = hash_bytes(c->http.hash, HTTP_SERVICE, sizeof HTTP_SERVICE);
+	s->hash = hash_bytes(c->http.enabled ? c->http.hash : 0, HTTP_SERVICE, sizeof HTTP_SERVICE);
+	s->hash = hash_bytes(s->hash, &c->notify.hash, sizeof c->notify.hash);
 	if (c->state_dir)
 		s->hash = hash_bytes(s->hash, c->state_dir, strlen(c->state_dir) + 1);
 	s->hash_shape = s->hash;
@@ -2006,8 +2154,6 @@ static void convert(struct loader *L, struct ynode *root)
 		} else if (IS(key, "http")) {
 			conv_http(L, v, kk, &c->http);
 		} else if (IS(key, "notify")) {
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, NULL);
 			conv_notify(L, v, kk, &c->notify);
 		} else if (IS(key, "defaults")) {
 			defs = v;
@@ -2059,7 +2205,7 @@ static void convert(struct loader *L, struct ynode *root)
 	}
 	check_deps(L);
 	check_ports(L);
-	if (c->http.enabled)
+	if (c->http.enabled || c->notify.n > 0)
 		add_http_service(L, &c->svcs[c->nsvcs++]);
 	for (int i = 0; i < c->nsvcs; i++) {
 		struct service *s = &c->svcs[i];

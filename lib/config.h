@@ -63,16 +63,49 @@ enum startup_mode { STARTUP_PARALLEL, STARTUP_SEQUENTIAL };
 #define PORT_NONE 0
 #define PORT_AUTO (-1)
 
-/* notify events, as a bit set */
+/* notify events, as a bit set (docs/config.md, "notify"); the order of
+ * the bits is that of notify_event_names[] */
 enum {
 	NOTE_CRASH = 1 << 0, NOTE_RESTART = 1 << 1, NOTE_UNHEALTHY = 1 << 2,
 	NOTE_FAILED = 1 << 3, NOTE_DEPLOYED = 1 << 4, NOTE_STARTED = 1 << 5,
-	NOTE_STOPPED = 1 << 6, NOTE_HEALTHY = 1 << 7,
+	NOTE_STOPPED = 1 << 6, NOTE_HEALTHY = 1 << 7, NOTE_RELOAD = 1 << 8,
+	NOTE_ROLLED_BACK = 1 << 9, NOTE_HEARTBEAT = 1 << 10,
+};
+#define NOTE_COUNT 11
+#define NOTE_DEFAULT (NOTE_CRASH | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_ROLLED_BACK)
+/* "crash", "restart", ... "heartbeat", NULL: bit k is 1 << k */
+extern const char *const notify_event_names[NOTE_COUNT + 1];
+
+enum notify_format { NOTIFY_JSON, NOTIFY_SLACK };
+
+#define NOTIFY_MAX_TARGETS   16       /* webhook targets (top-level notify:) */
+#define NOTIFY_MAX_HEADERS   16       /* headers of one target */
+#define NOTIFY_MAX_SERVICES  64       /* names or globs in one target's services */
+#define NOTIFY_DEFAULT_CA    "/etc/ssl/certs/ca-certificates.crt"
+#define NOTIFY_DEFAULT_TIMEOUT_MS   10000
+#define NOTIFY_MAX_TIMEOUT_MS       300000
+#define NOTIFY_DEFAULT_HEARTBEAT_MS 60000
+#define NOTIFY_MIN_HEARTBEAT_MS     1000
+
+/* One webhook target */
+struct notify_target {
+	char *url;              /* http:// or https:// */
+	unsigned events;        /* NOTE_* (NOTE_DEFAULT when not given) */
+	struct strv services;   /* names or fnmatch(3) globs; n 0 = every service */
+	enum notify_format format;
+	char *secret;           /* NULL: no X-Mls-Signature */
+	struct strv headers;    /* "Name: value", checked */
+	int64_t timeout_ms;     /* one request, connect to status line */
+	int64_t heartbeat_ms;   /* 0 unless NOTE_HEARTBEAT is in events */
+	char *ca_file;          /* https: trust anchors (NOTIFY_DEFAULT_CA) */
+	struct pos pos;
 };
 
+/* `notify:`: one target (a mapping) or a list of them */
 struct notify_cfg {
-	char *url;      /* NULL = unset */
-	unsigned events;
+	struct notify_target *t;
+	int n;
+	uint64_t hash;          /* of the whole `notify:` value (0: none) */
 	struct pos pos;
 };
 

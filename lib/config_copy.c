@@ -72,6 +72,21 @@ static void strv(struct cp *c, struct strv *s)
 		s->pos[k] = pos(c, ps[k]);
 }
 
+static void notify(struct cp *c, struct notify_cfg *nc)
+{
+	nc->t = mem(c, nc->t, (size_t)nc->n * sizeof *nc->t);
+	for (int k = 0; nc->t && k < nc->n; k++) {
+		struct notify_target *t = &nc->t[k];
+		t->url = str(c, t->url);
+		strv(c, &t->services);
+		t->secret = str(c, t->secret);
+		strv(c, &t->headers);
+		t->ca_file = str(c, t->ca_file);
+		t->pos = pos(c, t->pos);
+	}
+	nc->pos = pos(c, nc->pos);
+}
+
 static void command(struct cp *c, struct command *m)
 {
 	m->argv = strs(c, m->argv, m->argc);
@@ -108,8 +123,7 @@ static void service(struct cp *c, struct service *s)
 	s->git.pos = pos(c, s->git.pos);
 	command(c, &s->pre_start);
 	command(c, &s->post_stop);
-	s->notify.url = str(c, s->notify.url);
-	s->notify.pos = pos(c, s->notify.pos);
+	notify(c, &s->notify);
 	strv(c, &s->tags);
 	s->schedule = str(c, s->schedule);
 }
@@ -137,8 +151,7 @@ int config_compact(struct config *cfg)
 	n.http.read_token = str(&c, cfg->http.read_token);
 	n.http.user = str(&c, cfg->http.user);
 	n.http.pos = pos(&c, cfg->http.pos);
-	n.notify.url = str(&c, cfg->notify.url);
-	n.notify.pos = pos(&c, cfg->notify.pos);
+	notify(&c, &n.notify);
 	n.svcs = mem(&c, cfg->svcs, (size_t)cfg->nsvcs * sizeof *cfg->svcs);
 	for (int k = 0; n.svcs && k < cfg->nsvcs; k++)
 		service(&c, &n.svcs[k]);

@@ -372,3 +372,25 @@ int metrics_ready(const cJSON *status, struct jbuf *culprits)
 	jb_puts(culprits, "]");
 	return n == 0;
 }
+
+int metrics_render_notify(struct jbuf *out, const struct metrics_notify *t, int n)
+{
+	static const struct { const char *name, *type, *help; } fams[] = {
+		{ "mls_notify_sent_total", "counter", "Webhook requests the receiver accepted (2xx or 3xx)." },
+		{ "mls_notify_failed_total", "counter", "Webhook events given up (4xx, retries spent, no address)." },
+		{ "mls_notify_dropped_total", "counter", "Webhook events dropped from a full queue (1000 per target)." },
+		{ "mls_notify_queued", "gauge", "Webhook events waiting or in flight." },
+	};
+	for (int k = 0; k < 4 && n > 0; k++) {
+		struct fam f = { .b = out };
+		fam_begin(&f, fams[k].name, fams[k].type, fams[k].help);
+		for (int i = 0; i < n; i++) {
+			char idx[16];
+			snprintf(idx, sizeof idx, "%d", i + 1);
+			const char *kv[] = { "target", idx, "host", t[i].host ? t[i].host : "", NULL };
+			unsigned long long v = k == 0 ? t[i].sent : k == 1 ? t[i].failed : k == 2 ? t[i].dropped : t[i].queued;
+			sample(&f, NULL, 0, kv, (double)v);
+		}
+	}
+	return out->oom ? -1 : 0;
+}

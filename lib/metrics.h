@@ -117,4 +117,20 @@ int metrics_render(struct jbuf *out, const cJSON *status, const struct host_stat
  * (not a status reply, or {"ok":false,...}): not ready either. */
 int metrics_ready(const cJSON *status, struct jbuf *culprits);
 
+/* The webhook counters of mls httpd (docs/api.md), one entry per target
+ * of `notify:`, each labelled target="N" (1-based, the order of the
+ * config's list) and host="HOST" (of its URL; never the URL itself, whose
+ * path may hold a secret):
+ *   mls_notify_sent_total       counter  requests answered 2xx/3xx
+ *   mls_notify_failed_total     counter  events given up (4xx, or the
+ *        retries spent, or no address)
+ *   mls_notify_dropped_total    counter  events dropped from a full queue
+ *   mls_notify_queued           gauge    events waiting or in flight
+ * Nothing is written for n 0. Returns 0, or -1 when out->oom. */
+struct metrics_notify {
+	const char *host;
+	unsigned long long sent, failed, dropped, queued;
+};
+int metrics_render_notify(struct jbuf *out, const struct metrics_notify *t, int n);
+
 #endif

@@ -13,6 +13,8 @@
  *  hd_ctl.c   the control connection (requests in order, replies by
  *             callback), the event stream with its backlog, SSE clients
  *  hd_api.c   routes, auth, the JSON and text the API answers
+ *  hd_notify.c  the webhooks of notify: (with no listener when the config
+ *             has notify: and no http:)
  *
  * No threads, no fork, no exec: one poll loop (lib/loop.h). */
 #ifndef MLS_HD_H
@@ -150,5 +152,22 @@ void hd_api_gone(uint64_t req);
 /* ---- hd_static.c ---- */
 /* The dashboard's files and GET /api/v1/session: 1 when it answered r */
 int hd_static(const struct httpsrv_req *r);
+
+/* ---- hd_notify.c ---- */
+struct cJSON;
+struct jbuf;
+/* The targets from the settings line ("notify": [...]); 0 or -1 with err */
+int hd_notify_load(const struct cJSON *settings, char *err, size_t errsz);
+/* Host names resolved, CA files read: before privileges are dropped */
+int hd_notify_init(char *err, size_t errsz);
+/* Heartbeat timers: once the loop runs */
+void hd_notify_start(void);
+/* One engine event (parsed), from the event stream */
+void hd_notify_event(const struct cJSON *ev);
+/* The mls_notify_* families for /metrics (nothing without targets) */
+void hd_notify_metrics(struct jbuf *b);
+int hd_notify_count(void);
+/* Requests in flight or due now (the exit waits a little for them) */
+int hd_notify_busy(void);
 
 #endif

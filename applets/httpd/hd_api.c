@@ -128,7 +128,7 @@ static void answer_status(uint64_t req, int kind, const char *line, size_t len, 
 	if (kind == ST_METRICS) {
 		struct host_stats h;
 		host_stats_read(&h, "/proc", "/");
-		if (metrics_render(&b, *j, &h, MLS_VERSION, MLS_ARCH) < 0 || b.oom) {
+		if (metrics_render(&b, *j, &h, MLS_VERSION, MLS_ARCH) < 0 || (hd_notify_metrics(&b), b.oom)) {
 			hd_text(req, 500, "cannot render the metrics\n");
 		} else {
 			struct httpsrv_resp r = { .status = 200, .content_type = "text/plain; version=0.0.4; charset=utf-8",

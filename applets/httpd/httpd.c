@@ -6,7 +6,9 @@
  * listener bound (ports below 1024 work); privileges dropped for good
  * (http.user, default nobody under root; no new privileges; not dumpable;
  * RLIMIT_NOFILE for its connection cap); a `channel` for the event
- * stream. Then the loop, until SIGTERM or supervise closes fd 3. */
+ * stream. Then the loop, until SIGTERM or supervise closes fd 3.
+ * With `notify:` and no `http:` the settings have no listen address:
+ * httpd binds nothing and only sends the webhooks. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -33,6 +35,7 @@ struct hd HD;
 #define CTL_FD 3
 #define SETUP_TIMEOUT_MS 10000
 #define TOKEN_FILE_MAX 4096
+#define NOTIFY_DRAIN_MS 2000 /* at exit, for webhooks in flight */
 
 static int die(const char *fmt, const char *a, const char *b)
 {
@@ -136,8 +139,10 @@ static int load_settings(const char *line, size_t len, char *err, size_t errsz)
 		rc = -1;
 	free(tf);
 	free(rtf);
-	if (!rc && s->nlisten == 0) {
-		snprintf(err, errsz, "no listen address in the settings");
+	if (!rc)
+		rc = hd_notify_load(j, err, errsz);
+	if (!rc && s->nlisten == 0 && hd_notify_count() == 0) {
+		snprintf(err, errsz, "no listen address and no notify target in the settings");
 		rc = -1;
 	}
 	/* the settings line held the tokens: do not leave them in the heap */
@@ -327,6 +332,8 @@ int httpd_main(int argc, char **argv)
 			return die("%s%s", err, "");
 		fprintf(stderr, "mls httpd: listening on %s://%s\n", HD.tls_on ? "https" : "http", HD.set.listen[k]);
 	}
+	if (hd_notify_init(err, sizeof err) < 0)
+		return die("%s%s", err, "");
 	if (drop_privileges(err, sizeof err) < 0)
 		return die("%s%s", err, "");
 	if (open_events(err, sizeof err) < 0)
@@ -340,8 +347,12 @@ int httpd_main(int argc, char **argv)
 	HD.start_ms = loop_now_ms();
 	/* events already buffered with the reply to `events` */
 	hd_ev_readable(HD.l, HD.ev_id, HD.ev.fd, POLLIN, NULL);
+	hd_notify_start();
 	if (!HD.stopping)
 		loop_run(HD.l);
 	httpsrv_close(HD.srv);
+	/* webhooks on their way (the `stopped` of a shutdown) get a moment */
+	for (int64_t end = loop_now_ms() + NOTIFY_DRAIN_MS; hd_notify_busy() && loop_now_ms() < end;)
+		loop_run_once(HD.l, (int)(end - loop_now_ms()));
 	return 0;
 }

@@ -219,12 +219,51 @@ static void perm_words(struct jbuf *b, proto_perm p)
 		}
 }
 
+/* The webhook targets for httpd (docs/config.md, "notify"), secrets
+ * included: the line goes over the socketpair only */
+static void notify_settings(struct jbuf *b, const struct notify_cfg *nc)
+{
+	static const char *const fmt[] = { "json", "slack" };
+	jb_puts(b, ",\"notify\":[");
+	for (int k = 0; k < nc->n; k++) {
+		const struct notify_target *t = &nc->t[k];
+		jb_puts(b, k ? ",{\"url\":" : "{\"url\":");
+		jb_str(b, t->url);
+		jb_puts(b, ",\"events\":[");
+		for (int e = 0, first = 1; e < NOTE_COUNT; e++)
+			if (t->events & (1u << e)) {
+				jb_puts(b, first ? "" : ",");
+				jb_str(b, notify_event_names[e]);
+				first = 0;
+			}
+		jb_puts(b, "],\"services\":[");
+		for (int i = 0; i < t->services.n; i++) {
+			jb_puts(b, i ? "," : "");
+			jb_str(b, t->services.v[i]);
+		}
+		jb_puts(b, "],\"headers\":[");
+		for (int i = 0; i < t->headers.n; i++) {
+			jb_puts(b, i ? "," : "");
+			jb_str(b, t->headers.v[i]);
+		}
+		jb_printf(b, "],\"format\":\"%s\",\"secret\":", fmt[t->format == NOTIFY_SLACK]);
+		jb_str(b, t->secret);
+		jb_printf(b, ",\"timeout_ms\":%lld,\"heartbeat_ms\":%lld,\"ca_file\":", (long long)t->timeout_ms,
+			(long long)t->heartbeat_ms);
+		jb_str(b, t->ca_file ? t->ca_file : NOTIFY_DEFAULT_CA);
+		jb_puts(b, "}");
+	}
+	jb_puts(b, "]");
+}
+
 /* mls httpd's control connection (docs/api.md, "Process model"): a
  * socketpair whose supervise end is served like an accepted connection
  * with the permission http.allow, and whose other end becomes the child's
  * fd 3. The first line on it, written before the end is adopted, is
  * httpd's settings (JSON: http: as loaded, and where tls: auto keeps its
- * key), so httpd needs neither the config files nor the socket file.
+ * key; the notify: targets), so httpd needs neither the config files
+ * nor the socket file. Without `http:` (notify: alone) the listen list
+ * is empty and httpd binds nothing.
  * Returns the child's end, or -1 with err. */
 static int http_channel(char *err, size_t errsz)
 {
@@ -237,7 +276,7 @@ static int http_channel(char *err, size_t errsz)
 	}
 	struct jbuf b = {0};
 	jb_puts(&b, "{\"listen\":[");
-	for (int k = 0; k < h->listen.n; k++) {
+	for (int k = 0; h->enabled && k < h->listen.n; k++) {
 		jb_puts(&b, k ? "," : "");
 		jb_str(&b, h->listen.v[k]);
 	}
@@ -269,6 +308,7 @@ static int http_channel(char *err, size_t errsz)
 		}
 	jb_printf(&b, "],\"max_connections\":%d,\"user\":", h->max_connections);
 	jb_str(&b, h->user);
+	notify_settings(&b, &SV.cfg->notify);
 	jb_puts(&b, "}\n");
 	/* a fresh socketpair takes far more than this line (its size is
 	 * bounded by the config's: listen addresses, paths, tokens) */

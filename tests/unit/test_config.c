@@ -239,7 +239,8 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    port: auto\n    healthcheck: {tcp: \"localhost${PORT}\"}\n", 1, 0, "services.web.healthcheck.tcp: bad address 'localhost${PORT}' (expected HOST:PORT)", 5, 24, "services.web.healthcheck.tcp" },
 	/* $$ is a literal '$': "127.0.0.1:${PORT}" as written is no address */
 	{ __LINE__, SVC "    healthcheck: {tcp: \"127.0.0.1:$${PORT}\"}\n", 1, 0, "bad address '127.0.0.1:$${PORT}'", 4, 24, NULL },
-	{ __LINE__, "notify: {url: \"ftp://x/\"}\n" SVC, 1, 1, "notify.url: bad URL 'ftp://x/'", 1, 15, "notify.url" },
+	{ __LINE__, "notify: {url: \"ftp://x/\"}\n" SVC, 1, 0, "notify.url: bad URL 'ftp://x/'", 1, 15, "notify.url" },
+	{ __LINE__, "notify: [{url: \"http://h/\"}, {url: \"ftp://x/\"}]\n" SVC, 1, 0, "notify[1].url: bad URL 'ftp://x/'", 1, 36, "notify[1].url" },
 	{ __LINE__, "http: {listen: \"9000\"}\n" SVC, 1, 0, "bad address '9000' (expected HOST:PORT, e.g. 127.0.0.1:9000 or [::1]:9000)", 1, 16, "http.listen" },
 	{ __LINE__, "http: {listen: \"0.0.0.0:9000\"}\n" SVC, 1, 0, "'0.0.0.0:9000' is not on loopback: set http.token or http.token_file", 1, 16, "http.listen" },
 	{ __LINE__, "http: {listen: \"[::]:9000\"}\n" SVC, 1, 0, "is not on loopback", 1, 16, NULL },
@@ -393,8 +394,17 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "http: {allow: [restart, shutdown], max_connections: 0}\n" SVC, 1, 0, "expected an integer from 1 to 4096", 1, 0, "http.max_connections" },
 	{ __LINE__, "http: {listen: \"127.0.0.1:1\", tls: {cert: /c}}\n" SVC, 1, 0, "http.tls: needs both 'cert' and 'key'", 1, 0, "http.tls" },
 	{ __LINE__, "http: {listen: \"127.0.0.1:1\", token: \"0123456789abcdef\", token_file: /t}\n" SVC, 1, 0, "'token' and 'token_file' are mutually exclusive", 1, 0, "http" },
-	{ __LINE__, "notify: {events: [crash]}\n" SVC, 1, 1, "notify: missing 'url'", 1, 0, "notify" },
-	{ __LINE__, "notify: {url: \"https://h/\", events: [crsh]}\n" SVC, 1, 1, "unknown event 'crsh' (did you mean 'crash'?)", 1, 38, "notify.events" },
+	{ __LINE__, "notify: {events: [crash]}\n" SVC, 1, 0, "notify: missing 'url'", 1, 0, "notify" },
+	{ __LINE__, "notify: {url: \"https://h/\", events: [crsh]}\n" SVC, 1, 0, "unknown event 'crsh' (did you mean 'crash'?)", 1, 38, "notify.events" },
+	/* notify: a mapping or a list of them, active (no warning) */
+	{ __LINE__, "notify: [{url: \"https://h/\", format: slack, secret: s, heartbeat: 30s, services: [\"w*\"]}]\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "notify: \"https://h/\"\n" SVC, 1, 0, "notify: expected a mapping (one target) or a list of them", 1, 9, "notify" },
+	{ __LINE__, "notify: {url: \"https://h/\", format: teams}\n" SVC, 1, 0, "unknown value 'teams' (expected one of: json, slack)", 1, 37, "notify.format" },
+	{ __LINE__, "notify: {url: \"https://h/\", headers: {Content-Length: \"1\"}}\n" SVC, 1, 0, "'Content-Length': mls sets this header itself", 0, 0, "notify.headers" },
+	{ __LINE__, "notify: {url: \"https://h/\", headers: {X-A: [1]}}\n" SVC, 1, 0, "expected a string", 0, 0, "notify.headers.X-A" },
+	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 500ms}\n" SVC, 1, 0, "must be at least 1s", 1, 40, "notify.heartbeat" },
+	{ __LINE__, "notify: {url: \"https://h/\", timeout: 10m}\n" SVC, 1, 0, "must be more than 0 and at most 5m", 1, 38, "notify.timeout" },
+	{ __LINE__, "notify: {url: \"http://h/\", ca_file: /x.pem}\n" SVC, 0, 1, "has no effect on an http:// URL", 1, 9, "notify.ca_file" },
 	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
 	/* control_allow: names of proto.h, checked like enum values */
 	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, stop]\n" SVC, 0, 0, NULL, 0, 0, NULL },
@@ -493,7 +503,7 @@ enum field {
 	F_HC_KIND, F_HC_INTERVAL, F_HC_TIMEOUT, F_HC_RETRIES, F_HC_START, F_HC_RESTART, F_CRITICAL,
 	F_IS_JOB, F_RUNS, F_TIMEOUT, F_ACTIVE, F_NDEPS, F_DEP0_COND, F_DEP1_COND, F_ARGC, F_SHELL,
 	F_NENV, F_LINE, F_COL, F_PORT_LINE, F_PORT_COL, F_LOG_LEVEL, F_LOG_FORMAT, F_STARTUP,
-	F_NOTIFY_EVENTS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW, F_HC_START_INTERVAL,
+	F_NOTIFY_EVENTS, F_NOTIFY_N, F_NOTIFY_FORMAT, F_NOTIFY_HEARTBEAT, F_NOTIFY_TIMEOUT, F_NOTIFY_HEADERS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW, F_HC_START_INTERVAL,
 	F_HC_SUCCESS, F_HC_NEXPECT, F_HC_EXPECT0, F_HC_EXPECT1, F_WATCHDOG,
 };
 
@@ -548,7 +558,13 @@ static int64_t get_field(const struct config *c, const struct service *s, enum f
 	case F_LOG_LEVEL: return c->log_level;
 	case F_LOG_FORMAT: return c->log_format;
 	case F_STARTUP: return c->startup;
-	case F_NOTIFY_EVENTS: return s ? s->notify.events : c->notify.events;
+	case F_NOTIFY_EVENTS: /* the service's targets, else the top level's */
+		return s && s->notify.n ? s->notify.t[0].events : c->notify.n ? c->notify.t[0].events : 0;
+	case F_NOTIFY_N: return c->notify.n;
+	case F_NOTIFY_FORMAT: return c->notify.n ? (int)c->notify.t[c->notify.n - 1].format : -1;
+	case F_NOTIFY_HEARTBEAT: return c->notify.n ? c->notify.t[0].heartbeat_ms : -1;
+	case F_NOTIFY_TIMEOUT: return c->notify.n ? c->notify.t[0].timeout_ms : -1;
+	case F_NOTIFY_HEADERS: return c->notify.n ? c->notify.t[0].headers.n : -1;
 	case F_GIT_INTERVAL: return s->git.interval_ms;
 	case F_GIT_ROLLBACK: return s->git.rollback;
 	case F_CONTROL_ALLOW: return c->control_allow;
@@ -787,7 +803,19 @@ static const struct vcase vcases[] = {
 	{ __LINE__, "x-b: &b {replicas: 3}\nx-c: &c {replicas: 4, nice: 1}\nservices:\n  web: {<<: [*b, *c], command: x}\n", "web", F_NICE, 1 },
 
 	/* notify events; git */
-	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_RESTART | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_DEPLOYED },
+	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_ROLLED_BACK },
+	{ __LINE__, "notify: {url: \"https://h/\"}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_DEFAULT },
+	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 30s}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_DEFAULT | NOTE_HEARTBEAT },
+	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 30s}\n" SVC, "web", F_NOTIFY_HEARTBEAT, 30000 },
+	{ __LINE__, "notify: {url: \"https://h/\", events: [heartbeat]}\n" SVC, "web", F_NOTIFY_HEARTBEAT, 60000 },
+	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 30s, events: [crash]}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_HEARTBEAT },
+	{ __LINE__, "notify: {url: \"https://h/\"}\n" SVC, "web", F_NOTIFY_HEARTBEAT, 0 },
+	{ __LINE__, "notify: {url: \"https://h/\"}\n" SVC, "web", F_NOTIFY_TIMEOUT, 10000 },
+	{ __LINE__, "notify: {url: \"https://h/\", timeout: 2s}\n" SVC, "web", F_NOTIFY_TIMEOUT, 2000 },
+	{ __LINE__, "notify: [{url: \"https://h/\"}, {url: \"http://g/\", format: slack}]\n" SVC, "web", F_NOTIFY_N, 2 },
+	{ __LINE__, "notify: [{url: \"https://h/\"}, {url: \"http://g/\", format: slack}]\n" SVC, "web", F_NOTIFY_FORMAT, NOTIFY_SLACK },
+	{ __LINE__, "notify: {url: \"https://h/\", headers: {X-A: b, X-C: d}}\n" SVC, "web", F_NOTIFY_HEADERS, 2 },
+	{ __LINE__, "notify: {url: \"https://h/\", events: [reload, rolled_back, deployed]}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_RELOAD | NOTE_ROLLED_BACK | NOTE_DEPLOYED },
 	{ __LINE__, SVC "    notify: {url: \"https://h/\", events: [started, healthy]}\n", "web", F_NOTIFY_EVENTS, NOTE_STARTED | NOTE_HEALTHY },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_INTERVAL, 30000 },
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_ROLLBACK, 1 },
@@ -1303,14 +1331,15 @@ _Static_assert(sizeof(struct pos) == 16, "struct pos changed: update cmp_pos() i
 _Static_assert(sizeof(struct strv) == 24, "struct strv changed: update cmp_strv() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct command) == 32, "struct command changed: update cmp_command() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct cron) == 24, "struct cron changed: update cmp_cron() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct notify_cfg) == 32, "struct notify_cfg changed: update cmp_notify() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct notify_cfg) == 40, "struct notify_cfg changed: update cmp_notify() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct notify_target) == 120, "struct notify_target changed: update cmp_notify() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct dep) == 32, "struct dep changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 48, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 856, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 312, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 864, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 320, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1484,11 +1513,27 @@ static void cmp_command(struct cmp *c, const char *field, const struct command *
 #define CV(f) cmp_strv(c, #f, &x->f, &y->f)
 #define CC(f) cmp_command(c, #f, &x->f, &y->f)
 
-static void cmp_notify(struct cmp *c, const struct notify_cfg *x, const struct notify_cfg *y)
+static void cmp_notify_target(struct cmp *c, const struct notify_target *x, const struct notify_target *y)
 {
 	CS(url);
 	CU(events);
+	CV(services);
+	CU(format);
+	CS(secret);
+	CV(headers);
+	CU(timeout_ms);
+	CU(heartbeat_ms);
+	CS(ca_file);
 	CP(pos);
+}
+
+static void cmp_notify(struct cmp *c, const struct notify_cfg *x, const struct notify_cfg *y)
+{
+	CU(n);
+	CU(hash);
+	CP(pos);
+	for (int k = 0; k < x->n && k < y->n; k++)
+		cmp_notify_target(c, &x->t[k], &y->t[k]);
 }
 
 static void cmp_cron(struct cmp *c, const struct cron *x, const struct cron *y)
@@ -1737,7 +1782,7 @@ static void test_compact_reference(void)
 	const struct service *web = config_find(&a, "web"), *db = config_find(&a, "db"),
 			     *report = config_find(&a, "report"), *migrate = config_find(&a, "migrate");
 	tap_ok(a.servers_dir && a.http.listen.n && a.http.tls_cert && a.http.tls_key && a.http.token_file &&
-		       a.http.user && a.notify.url && a.notify.events && a.include.n == 1 && a.log_dir &&
+		       a.http.user && a.notify.n == 1 && a.notify.t[0].url && a.notify.t[0].events && a.include.n == 1 && a.log_dir &&
 		       a.control_group && a.control_allow != PROTO_PERM_GROUP_DEFAULT,
 	       __LINE__, "compact reference: the top-level keys are set (servers_dir, http.*, notify.*, include ...)");
 	tap_ok(web && web->health.kind == HC_HTTP && web->health.http && web->health.start_period_ms == 0 &&
@@ -1745,7 +1790,7 @@ static void test_compact_reference(void)
 		       web->health.expect_status[1] == 204 && web->health.success_threshold == 1 && web->watchdog_ms == 30000 &&
 		       web->git.url && web->git.branch && web->git.rollback && web->watch.n == 2 &&
 		       web->limits.cpu == 0.5 && web->limits.memory > 0 && web->limits.core == 0 &&
-		       web->notify.url && web->ready == READY_HEALTHY && web->ndeps == 2 && web->has_nice &&
+		       web->notify.n && web->notify.t[0].url && web->ready == READY_HEALTHY && web->ndeps == 2 && web->has_nice &&
 		       web->pre_start.argv && web->post_stop.argv && web->env_file.n == 1 && web->environment.n == 2 &&
 		       web->tags.n == 1 && web->user && web->working_dir && db && db->health.kind == HC_TCP &&
 		       db->health.tcp && report && report->schedule && report->is_job && migrate && migrate->runs == 1,
@@ -1776,7 +1821,9 @@ static void test_compact_more(void)
 		"state_dir: /tmp/s\nlog_dir: /tmp/l\ncontrol_group: wheel\ncontrol_allow: [status, shutdown]\nstartup: sequential\n"
 		"log_level: debug\nlog_format: json\ninclude: [\"inc/*.yaml\"]\n"
 		"http: {listen: \"0.0.0.0:9000\", token: \"0123456789abcdef0\"}\n"
-		"notify: {url: \"https://h.example/x\", events: [healthy, stopped]}\n"
+		"notify: [{url: \"https://h.example/x\", events: [healthy, stopped]},\n"
+		"  {url: \"http://h.example/y\", services: [db, \"w*\"], format: slack, secret: s3, headers: {X-A: b},\n"
+		"   timeout: 3s, heartbeat: 1m}]\n"
 		"x-e: &e {A: \"1\"}\n"
 		"defaults: {stop_grace_period: 3s, restart_limit: {count: 7}}\n"
 		"services:\n"
