@@ -225,9 +225,10 @@ dev:
 # about 15 KiB, for `mls health` on host names), the probes, the notify
 # parser and /proc metrics: 342 KiB then, so 360 KiB. mls httpd (issue 9:
 # the HTTP server, the API, SSE, metrics; plain HTTP in this build) took it
-# to 390 KiB: 416 KiB.
+# to 390 KiB: 416 KiB. The dashboard page (12.7 KiB gzip) and webhooks
+# (issue 10) took it to 426 KiB: 448 KiB.
 MAX_FULL := 1048576
-MAX_MIN  := 425984
+MAX_MIN  := 458752
 
 # Everything prove runs: integration scripts, then unit tests built twice
 TESTS := $(sort $(wildcard tests/*.t)) \
