@@ -239,6 +239,33 @@ like "$(field_of web.1 state)" running "web is still running"
 sv_stop
 is "$SV_RC" 0 "supervise exits 0 with a hanging receiver"
 
+# ------------------------------- a name that does not resolve: retried later
+# (the failed lookup is synchronous: the event must wait for its 1 s retry,
+# not go through every retry in the same instant and be given up)
+HTTP=$(free_port)
+NOHOST=mls-test-no-such-host.invalid
+mkdir -p "$T/e"
+cat >"$T/e/mls.yaml" <<EOF
+state_dir: $T/e/state
+http: {listen: "127.0.0.1:$HTTP"}
+notify: {url: "http://$NOHOST:9/x", events: [stopped, started]}
+services:
+  web:
+    command: ["sleep", "1000"]
+EOF
+sv_start "$T/e/mls.yaml"
+wait_for "web runs" 10 state_is web.1 running
+wait_for "httpd is up" 10 grep -q "notify 1:" "$SV_OUT"
+has_metrics() { metrics | grep -q mls_notify_queued; }
+wait_for "httpd answers /metrics" 10 has_metrics
+ctl stop web
+wait_for "web stopped" 10 state_is web.1 stopped
+sleep 0.3
+M=$(metrics)
+like "$M" "mls_notify_failed_total\\{target=\"1\",host=\"$NOHOST\"\\} 0" "an unresolvable name: the event is not given up at once"
+like "$M" "mls_notify_queued\\{target=\"1\",host=\"$NOHOST\"\\} 1" "... it waits in the queue for its retry"
+sv_stop
+
 # supervise's and httpd's output, every run above (MLS may be the ASan build)
 ERR=$(cat "$T"/sv.*.err "$T"/sv.*.out)
 no_sanitizer_report "supervise and mls httpd"

@@ -554,16 +554,18 @@ static void start(struct target *t, struct wh_item *it)
 
 static void pump(struct target *t)
 {
-	int64_t now = loop_now_ms();
-	if (t->q.n && now < t->retry_at) {
-		if (!t->retry_timer)
-			t->retry_timer = loop_timer_at(HD.l, t->retry_at, retry_cb, t);
-		if (t->retry_timer < 0)
-			t->retry_timer = 0;
-		return;
-	}
-	while (t->q.n && t->inflight < WH_INFLIGHT)
+	/* retry_at is checked before each start: an attempt that fails at
+	 * once (a name that does not resolve) sets it from inside start() */
+	while (t->q.n && t->inflight < WH_INFLIGHT) {
+		if (loop_now_ms() < t->retry_at) {
+			if (!t->retry_timer)
+				t->retry_timer = loop_timer_at(HD.l, t->retry_at, retry_cb, t);
+			if (t->retry_timer < 0)
+				t->retry_timer = 0;
+			return;
+		}
 		start(t, wh_queue_pop(&t->q));
+	}
 }
 
 static void enqueue(struct target *t, unsigned note, uint64_t seq, const struct jbuf *b)
