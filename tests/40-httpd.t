@@ -392,6 +392,41 @@ kill "$NRP" 2>/dev/null
 ok $((RSSMAX - RSS0 < 4096 ? 0 : 1)) "... httpd's RSS stayed bounded: $RSS0 -> max $RSSMAX KiB (< +4 MiB)"
 is "$(hpid)" "$HP" "... httpd did not restart"
 
+# log tails are capped (each holds one of supervise's 1,024 control
+# connections): the 129th gets 503; closed ones free their place
+python3 - 127.0.0.1 "$PORT" "$READ" >"$T/tails" 2>&1 <<'PY'
+import socket, sys, time
+host, port, tok = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+req = ("GET /api/v1/services/hup/logs?follow=1&n=1 HTTP/1.1\r\nHost: x\r\n"
+       "Authorization: Bearer %s\r\n\r\n" % tok).encode()
+def status(s):
+    s.settimeout(10)
+    b = b""
+    while b"\r\n" not in b:
+        d = s.recv(4096)
+        if not d:
+            break
+        b += d
+    p = b.split(b" ")
+    return p[1].decode() if len(p) > 1 else "none"
+def tail():
+    s = socket.create_connection((host, port))
+    s.sendall(req)
+    return s, status(s)
+socks, codes = [], []
+for i in range(129):
+    s, c = tail()
+    socks.append(s)
+    codes.append(c)
+print("first 128:", " ".join(sorted(set(codes[:128]))), "the 129th:", codes[128])
+for s in socks:
+    s.close()
+time.sleep(1)
+print("after closing them:", tail()[1])
+PY
+is "$(cat "$T/tails")" "first 128: 200 the 129th: 503
+after closing them: 200" "log tails: at most 128 at once (503 past it), free again once closed"
+
 # 300 slow clients and 1,000 connection attempts; ctl status stays fast
 $HC load 127.0.0.1 "$PORT" 300 1000 4 >"$T/load" 2>"$T/load.err" &
 LOADP=$!

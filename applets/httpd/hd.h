@@ -30,6 +30,8 @@
 
 #define HD_MAX_INFLIGHT   64        /* control requests sent, not answered */
 #define HD_MAX_QUEUED     4096      /* more wait in httpd (one per HTTP request at most) */
+#define HD_MAX_LOG_TAILS  128       /* log followers at once: each holds one of
+                                       supervise's PROTO_MAX_CLIENTS connections */
 #define HD_BACKLOG_EVENTS 1024      /* events kept for Last-Event-ID */
 #define HD_BACKLOG_BYTES  (512u << 10)
 #define HD_KEEPALIVE_MS   25000     /* ": keepalive" to SSE clients */
@@ -106,7 +108,7 @@ struct hd {
 	size_t ring_bytes;
 	/* SSE clients */
 	struct hd_sse *sse;
-	int nsse;
+	int nsse, nlogtails;
 	int64_t keepalive;
 	uint64_t sse_dropped;
 	/* mutations waiting */

@@ -187,6 +187,8 @@ static void sse_free(struct hd_sse *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	HD.nsse--;
+	if (c->kind == HD_SSE_LOGS)
+		HD.nlogtails--;
 	if (c->log_id)
 		loop_del_fd(HD.l, c->log_id);
 	if (c->kind == HD_SSE_LOGS)
@@ -240,6 +242,8 @@ static struct hd_sse *sse_new(uint64_t req, int kind)
 		HD.sse->prev = c;
 	HD.sse = c;
 	HD.nsse++;
+	if (kind == HD_SSE_LOGS)
+		HD.nlogtails++;
 	keepalive_arm();
 	return c;
 }
@@ -427,6 +431,12 @@ static void log_channel(struct hd_pending *p, const char *line, size_t len)
 
 void hd_sse_logs(uint64_t req, const char *name, int n)
 {
+	/* each tail is a connection of supervise's (`channel`): HTTP clients
+	 * must not take all of them from mls ctl and from httpd's restart */
+	if (HD.nlogtails >= HD_MAX_LOG_TAILS) {
+		hd_error(req, 503, "too many log streams open", "Retry-After: 1\r\n");
+		return;
+	}
 	struct hd_sse *c = sse_new(req, HD_SSE_LOGS);
 	if (!c) {
 		hd_error(req, 503, "out of memory", NULL);
