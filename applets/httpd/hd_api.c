@@ -481,6 +481,14 @@ static void mutation_reply(struct hd_pending *p, const char *line, size_t len)
 		free(w);
 		return;
 	}
+	if (!httpsrv_peer(HD.srv, p->req)) {
+		/* the client left while the request waited: hd_api_gone() found
+		 * no wait then, so none may start now (it would live until its
+		 * deadline, up to HD_WAIT_MAX_MS, answering nobody) */
+		cJSON_Delete(j);
+		free(w);
+		return;
+	}
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(j, "seq");
 	const cJSON *insts = cJSON_GetObjectItemCaseSensitive(j, "instances");
 	w->seq = cJSON_IsNumber(seq) ? (uint64_t)seq->valuedouble : 0;
