@@ -556,6 +556,15 @@ hc -X POST "$U/api/v1/services/a/restart"
 is "$HS" 403 "... a mutation: 403 (read-only)"
 hc -X POST -d '{"token":"whatever-0123456789"}' "$U/api/v1/login"
 is "$HS" 400 "... login: 400 (nothing to log in to)"
+# DNS rebinding: a web page whose name resolves to 127.0.0.1 sends its name
+hc -H "Host: evil.example:$PORT" "$U/api/v1/status"
+is "$HS" 403 "... Host a DNS name: 403 (no token: DNS rebinding)"
+hc -H "Host: evil.example:$PORT" "$U/api/v1/services/a/logs"
+is "$HS" 403 "... the logs too"
+hc -H "Host: localhost:$PORT" "$U/api/v1/status"
+is "$HS" 200 "... Host localhost: 200"
+hc -H "Host: [::1]:$PORT" "$U/api/v1/status"
+is "$HS" 200 "... Host [::1]: 200"
 wait_for "b.1 runs" 10 state_is b.1 running
 sv_stop
 is "$SV_RC" 0 "SIGTERM: supervise exits 0"

@@ -1,10 +1,12 @@
 /* hd_api.c: the routes of mls httpd (docs/api.md): auth, then one or a
  * few control requests per HTTP request, and the answer made from their
  * replies. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cJSON.h"
 #include "hd.h"
 #include "jbuf.h"
@@ -614,6 +616,37 @@ static int role_of(const struct http_req *h, int *by_cookie)
 	return ROLE_NONE;
 }
 
+/* Without a token anyone who reaches the loopback listener reads. A web
+ * page can reach it too, by DNS rebinding (its own name resolving to
+ * 127.0.0.1): its requests then carry that name in Host. So without a
+ * token, Host must be an address or localhost (or absent: HTTP/1.0). */
+static int host_is_local_name(const char *host)
+{
+	char h[64];
+	size_t n;
+	if (!host)
+		return 1;
+	if (host[0] == '[') {
+		const char *e = strchr(host, ']');
+		n = e ? (size_t)(e - host - 1) : 0;
+		if (!e || n == 0 || n >= sizeof h || (e[1] && e[1] != ':'))
+			return 0;
+		memcpy(h, host + 1, n);
+		h[n] = 0;
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, h, &a6) == 1;
+	}
+	n = strcspn(host, ":");
+	if (n == 0 || n >= sizeof h)
+		return 0;
+	memcpy(h, host, n);
+	h[n] = 0;
+	if (!strcasecmp(h, "localhost") || !strcasecmp(h, "localhost."))
+		return 1;
+	struct in_addr a4;
+	return inet_pton(AF_INET, h, &a4) == 1;
+}
+
 /* 401, or 429 once an address failed too often */
 static int check_rate(uint64_t req, const char *peer)
 {
@@ -821,6 +854,12 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 	 * now, so the answer cannot tell a right guess from a wrong one */
 	if (http_header(h, "Authorization") && check_rate(r->id, r->peer))
 		return;
+	if (!HD.set.token && !HD.set.read_token && !host_is_local_name(http_header(h, "Host"))) {
+		hd_error(r->id, 403,
+			"no token is configured: the API answers only to Host 127.0.0.1, [::1] or localhost (DNS rebinding)",
+			NULL);
+		return;
+	}
 	int by_cookie;
 	int role = role_of(h, &by_cookie);
 	if (role <= 0) {
