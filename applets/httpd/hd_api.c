@@ -139,7 +139,7 @@ static void answer_status(uint64_t req, int kind, const char *line, size_t len, 
 		}
 	} else {
 		struct jbuf c = {0};
-		int ready = metrics_ready(*j, &c);
+		int ready = metrics_ready(*j, &c) == 1; /* -1: not a status reply, not ready */
 		jb_printf(&b, "{\"ok\":%s,\"ready\":%s,\"not_ready\":%s}", ready ? "true" : "false",
 			ready ? "true" : "false", c.p && !c.oom ? c.p : "[]");
 		jb_free(&c);
