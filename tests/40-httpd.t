@@ -365,6 +365,24 @@ is "$(pid_of web.1) $(pid_of hup.1)" "$WP $UP" "... web and hup keep their pids 
 ok $(($(field_of mls-httpd.1 restarts) >= 1 ? 0 : 1)) "... its restart is counted"
 like "$(cat "$SV_ERR")" "mls-httpd\\.1: pid $HP killed by SIGKILL" "... supervise logged its death"
 
+# bad tokens from 30 addresses (127.0.0.10-39) within a second: one log
+# line a second in all, not one per address
+B0=$(grep -c 'bad token from' "$HLOG")
+python3 - "$PORT" <<'PY'
+import socket, sys
+for i in range(10, 40):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % i, 0))
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-token-0123456789\r\nConnection: close\r\n\r\n")
+    while s.recv(4096):
+        pass
+    s.close()
+PY
+sleep 0.5
+B1=$(grep -c 'bad token from' "$HLOG")
+ok $((B1 - B0 <= 2 ? 0 : 1)) "bad tokens from 30 addresses at once: $((B1 - B0)) log lines (one a second in all)"
+
 # --- limits under load: the 408 client runs meanwhile (one 10 s wait)
 $HC half 127.0.0.1 "$PORT" >"$T/half" 2>&1 &
 HALFP=$!

@@ -663,14 +663,25 @@ static int check_rate(uint64_t req, const char *peer)
 static void unauthorized(uint64_t req, const char *peer, const char *path, int bad)
 {
 	if (bad) {
+		/* one line per address a minute, and one a second in all: a
+		 * guessing client cannot fill the log, with many addresses
+		 * (an IPv6 prefix) either */
+		static int64_t last_line;
+		static unsigned quiet_all;
 		unsigned quiet = 0;
-		httpauth_rl_fail(&HD.rl, peer, loop_now_ms());
-		/* one line per address a minute: a guessing client cannot fill the log */
+		int64_t now = loop_now_ms();
+		httpauth_rl_fail(&HD.rl, peer, now);
 		if (httpauth_rl_should_log(&HD.rl, peer, &quiet)) {
-			char more[64] = "";
-			if (quiet)
-				snprintf(more, sizeof more, " (%u more before, not logged)", quiet);
-			fprintf(stderr, "mls httpd: bad token from %s for %s%s\n", peer, path, more);
+			if (last_line && now - last_line < 1000) {
+				quiet_all += quiet + 1;
+			} else {
+				char more[96] = "";
+				if (quiet || quiet_all)
+					snprintf(more, sizeof more, " (%u more before, not logged)", quiet + quiet_all);
+				fprintf(stderr, "mls httpd: bad token from %s for %s%s\n", peer, path, more);
+				last_line = now;
+				quiet_all = 0;
+			}
 		}
 	}
 	hd_error(req, 401, bad ? "bad token" : "a token is needed (Authorization: Bearer TOKEN)",
