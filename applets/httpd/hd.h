@@ -34,6 +34,7 @@
                                        supervise's PROTO_MAX_CLIENTS connections */
 #define HD_BACKLOG_EVENTS 1024      /* events kept for Last-Event-ID */
 #define HD_BACKLOG_BYTES  (512u << 10)
+#define HD_FOLLOW_MAX_LINES 1000   /* lines a log tail starts with (?n= is cut to it) */
 #define HD_KEEPALIVE_MS   25000     /* ": keepalive" to SSE clients */
 #define HD_WAIT_DEFAULT_MS 30000    /* a mutation waits this long for its effect */
 #define HD_WAIT_MAX_MS    300000

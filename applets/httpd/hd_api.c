@@ -960,7 +960,8 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 				return;
 			}
 			if (query_true(h->query, "follow")) {
-				hd_sse_logs(r->id, name, n);
+				/* the first batch must fit the client's queue */
+				hd_sse_logs(r->id, name, n > HD_FOLLOW_MAX_LINES ? HD_FOLLOW_MAX_LINES : n);
 				return;
 			}
 			char line[PROTO_MAX_LINE];

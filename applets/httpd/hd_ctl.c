@@ -272,13 +272,29 @@ void hd_sse_events(uint64_t req, uint64_t last, int has_last)
 	 * gap (last older than the backlog) is said, so the client reloads
 	 * the status instead of trusting a partial history */
 	uint64_t oldest = HD.ring_n ? HD.ring[HD.ring_start].seq : HD.last_seq + 1;
+	/* the replay must fit the client's queue with room to spare (httpsrv
+	 * drops a client past HTTPSRV_MAX_OUT): only the newest events that
+	 * take at most half of it, the rest is a gap too */
+	int from = 0;
+	size_t bytes = 0;
+	for (int k = HD.ring_n - 1; k >= 0; k--) {
+		int i = (HD.ring_start + k) % HD_BACKLOG_EVENTS;
+		if (HD.ring[i].seq <= last)
+			break;
+		if (bytes + HD.ring[i].len > HTTPSRV_MAX_OUT / 2) {
+			from = k + 1;
+			oldest = HD.ring[(HD.ring_start + from) % HD_BACKLOG_EVENTS].seq;
+			break;
+		}
+		bytes += HD.ring[i].len;
+	}
 	if (last + 1 < oldest) {
 		n = snprintf(hello, sizeof hello, "event: gap\ndata: {\"after\":%llu,\"oldest\":%llu}\n\n",
 			(unsigned long long)last, (unsigned long long)oldest);
 		if (sse_write(c, hello, (size_t)n) < 0)
 			return;
 	}
-	for (int k = 0; k < HD.ring_n; k++) {
+	for (int k = from; k < HD.ring_n; k++) {
 		int i = (HD.ring_start + k) % HD_BACKLOG_EVENTS;
 		if (HD.ring[i].seq > last && sse_write(c, HD.ring[i].frame, HD.ring[i].len) < 0)
 			return;

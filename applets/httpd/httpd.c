@@ -98,6 +98,18 @@ static char *read_token(const char *path, char *err, size_t errsz)
 	return t;
 }
 
+/* Zero every string of a parsed JSON tree before it is freed */
+static void wipe_json(cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (j->valuestring)
+			explicit_bzero(j->valuestring, strlen(j->valuestring));
+		if (j->string)
+			explicit_bzero(j->string, strlen(j->string));
+		wipe_json(j->child);
+	}
+}
+
 static int load_settings(const char *line, size_t len, char *err, size_t errsz)
 {
 	struct hd_settings *s = &HD.set;
@@ -146,6 +158,7 @@ static int load_settings(const char *line, size_t len, char *err, size_t errsz)
 		rc = -1;
 	}
 	/* the settings line held the tokens: do not leave them in the heap */
+	wipe_json(j);
 	cJSON_Delete(j);
 	return rc;
 }
