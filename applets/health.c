@@ -29,6 +29,7 @@
 #include <cJSON.h>
 
 #include "applets.h"
+#include "cafile.h"
 #include "ctlclient.h"
 #include "httpcheck.h"
 #include "loop.h"
@@ -44,7 +45,6 @@ enum { H_OK = 0, H_UNHEALTHY = 1, H_USAGE = 2, H_UNREACHABLE = 3 };
 #define HEALTH_TIMEOUT_MS 10000 /* default -t */
 #define HEALTH_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 #define HEALTH_MAX_EXPECT 16     /* codes in --expect */
-#define HEALTH_CA_MAX (16 << 20) /* bytes read from a CA file */
 
 struct health {
 	const char *target;   /* URL or HOST:PORT; NULL in supervisor mode */
@@ -329,176 +329,6 @@ static int tls_write(void *ctx, const unsigned char *buf, size_t len)
 	}
 }
 
-/* Trust anchors from a PEM file (tools/certs.c and tools/files.c of
- * BearSSL do the same with their vectors). The anchors and what they
- * point to are malloc'd and live until exit: mls health is short-lived. */
-struct anchors {
-	br_x509_trust_anchor *ta;
-	size_t n, cap;
-};
-
-struct blob {
-	unsigned char *p;
-	size_t len, cap;
-	int nomem;
-};
-
-static void blob_append(void *ctx, const void *buf, size_t len)
-{
-	struct blob *b = ctx;
-	if (b->nomem)
-		return;
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + len)
-			cap *= 2;
-		unsigned char *p = realloc(b->p, cap);
-		if (!p) {
-			b->nomem = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, buf, len);
-	b->len += len;
-}
-
-static void *dup_bytes(const void *p, size_t n)
-{
-	void *d = malloc(n ? n : 1);
-	if (d)
-		memcpy(d, p, n);
-	return d;
-}
-
-/* One DER certificate as a trust anchor; 0 or -1 (not decodable, or a
- * key type BearSSL cannot use: skipped) */
-static int add_anchor(struct anchors *a, const unsigned char *der, size_t len)
-{
-	br_x509_decoder_context dc;
-	struct blob dn = { 0 };
-	br_x509_decoder_init(&dc, blob_append, &dn);
-	br_x509_decoder_push(&dc, der, len);
-	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
-	if (!pk || dn.nomem) {
-		free(dn.p);
-		return -1;
-	}
-	br_x509_trust_anchor ta = { .dn = { dn.p, dn.len } };
-	ta.flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
-	ta.pkey.key_type = pk->key_type;
-	switch (pk->key_type) {
-	case BR_KEYTYPE_RSA:
-		ta.pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
-		ta.pkey.key.rsa.nlen = pk->key.rsa.nlen;
-		ta.pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
-		ta.pkey.key.rsa.elen = pk->key.rsa.elen;
-		if (!ta.pkey.key.rsa.n || !ta.pkey.key.rsa.e)
-			return -1;
-		break;
-	case BR_KEYTYPE_EC:
-		ta.pkey.key.ec.curve = pk->key.ec.curve;
-		ta.pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
-		ta.pkey.key.ec.qlen = pk->key.ec.qlen;
-		if (!ta.pkey.key.ec.q)
-			return -1;
-		break;
-	default:
-		free(dn.p);
-		return -1;
-	}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		br_x509_trust_anchor *p = realloc(a->ta, cap * sizeof *p);
-		if (!p)
-			return -1;
-		a->ta = p;
-		a->cap = cap;
-	}
-	a->ta[a->n++] = ta;
-	return 0;
-}
-
-/* Reads every CERTIFICATE of a PEM file. Returns 0, or -1 after printing
- * why (the file cannot be read, is not PEM, holds no usable certificate). */
-static int load_anchors(const char *path, struct anchors *a)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "mls health: cannot read the CA file %s: %s (--ca FILE or --insecure)\n",
-			path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (st.st_size > HEALTH_CA_MAX) {
-		fprintf(stderr, "mls health: CA file %s is over %d MiB\n", path, HEALTH_CA_MAX >> 20);
-		close(fd);
-		return -1;
-	}
-	size_t size = (size_t)st.st_size;
-	unsigned char *text = malloc(size + 1);
-	size_t len = 0;
-	while (text && len < size) {
-		ssize_t n = read(fd, text + len, size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	int rerr = errno;
-	close(fd);
-	if (!text || len < size) {
-		fprintf(stderr, "mls health: cannot read the CA file %s: %s\n", path,
-			text ? strerror(rerr) : "out of memory");
-		free(text);
-		return -1;
-	}
-	text[len++] = '\n'; /* a last line without its newline still ends */
-
-	br_pem_decoder_context pc;
-	struct blob der = { 0 };
-	int in_cert = 0, bad = 0;
-	const unsigned char *p = text;
-	br_pem_decoder_init(&pc);
-	while (len > 0 && !bad) {
-		size_t k = br_pem_decoder_push(&pc, p, len);
-		p += k;
-		len -= k;
-		switch (br_pem_decoder_event(&pc)) {
-		case BR_PEM_BEGIN_OBJ: {
-			const char *name = br_pem_decoder_name(&pc);
-			in_cert = !strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 CERTIFICATE");
-			der.len = 0;
-			br_pem_decoder_setdest(&pc, in_cert ? blob_append : NULL, &der);
-			break;
-		}
-		case BR_PEM_END_OBJ:
-			if (in_cert && !der.nomem)
-				add_anchor(a, der.p, der.len); /* undecodable: skipped */
-			in_cert = 0;
-			break;
-		case BR_PEM_ERROR:
-			bad = 1;
-			break;
-		}
-	}
-	free(der.p);
-	free(text);
-	if (bad) {
-		fprintf(stderr, "mls health: CA file %s: invalid PEM\n", path);
-		return -1;
-	}
-	if (!a->n) {
-		fprintf(stderr, "mls health: CA file %s: no usable certificate in it\n", path);
-		return -1;
-	}
-	return 0;
-}
-
 /* --insecure: an X.509 "validator" that takes the server's key from its
  * first certificate and checks nothing else (chain, name, dates) */
 struct x509_insecure {
@@ -605,12 +435,15 @@ static int http_tls(const struct health *h, const struct http_url *u,
 	static br_x509_minimal_context xc;
 	static struct x509_insecure xi;
 	static unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
-	static struct anchors anchors;
+	static struct ca_anchors anchors; /* lives until exit: mls health is short-lived */
 	const char *ca = h->ca ? h->ca : HEALTH_CA_FILE;
 
-	if (!h->insecure && load_anchors(ca, &anchors))
+	char caerr[512];
+	if (!h->insecure && ca_load(ca, &anchors, caerr, sizeof caerr)) {
+		fprintf(stderr, "mls health: %s (--ca FILE or --insecure)\n", caerr);
 		return H_USAGE;
-	br_ssl_client_init_full(&sc, &xc, anchors.ta, anchors.n);
+	}
+	br_ssl_client_init_full(&sc, &xc, (const br_x509_trust_anchor *)anchors.ta, anchors.n);
 	br_ssl_engine_set_versions(&sc.eng, BR_TLS12, BR_TLS12);
 	if (h->insecure) {
 		fprintf(stderr, "mls health: %s: --insecure: the server's certificate is not verified\n",

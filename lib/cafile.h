@@ -1,6 +1,6 @@
 /* cafile.h: trust anchors (CA certificates) from a PEM file, for BearSSL's
  * X.509 validation of a server (the webhooks of mls httpd; mls health
- * has its own copy of this reader, to be folded in).
+ * uses it too).
  *
  * Conventions: 0 or -1 with err (no program name, no newline); nothing
  * prints or exits. Bounded: the file is read up to CA_FILE_MAX bytes.
