@@ -193,13 +193,15 @@ static void want_status(uint64_t req, int kind)
 	HD.status_waiters = w;
 	if (HD.status_inflight)
 		return;
+	/* set first: a supervisor gone during the call answers (and clears
+	 * it) from inside hd_call() */
+	HD.status_inflight = 1;
 	if (hd_call(0, "status", status_reply, NULL) < 0) {
+		HD.status_inflight = 0;
 		HD.status_waiters = w->next;
 		free(w);
 		hd_error(req, 503, "too many requests waiting for the supervisor", "Retry-After: 1\r\n");
-		return;
 	}
-	HD.status_inflight = 1;
 }
 
 
