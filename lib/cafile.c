@@ -143,6 +143,14 @@ int ca_load(const char *path, struct ca_anchors *a, char *err, size_t errsz)
 		free(text);
 		return -1;
 	}
+	/* CRLF to LF: BearSSL 0.6's PEM decoder misreads the name of a
+	 * "-----BEGIN X-----\r\n" line, so a CRLF bundle (made on Windows)
+	 * would hold no certificate (as in lib/tlscert.c) */
+	size_t j = 0;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] != '\r')
+			text[j++] = text[i];
+	len = j;
 	text[len++] = '\n';
 	br_pem_decoder_context pc;
 	struct blob der = { 0 };

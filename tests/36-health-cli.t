@@ -276,6 +276,9 @@ else
 	is "$RC" 0 "https with --ca (the test CA): exit 0"
 	is "$ERR" "" "... nothing on stderr"
 	like "$(cat "$REQ_FILE")" "^GET /health HTTP/1.1" "... the request arrived through TLS"
+	sed 's/$/\r/' "$C/ca.pem" >"$C/ca-crlf.pem"
+	timed --ca "$C/ca-crlf.pem" "https://localhost:$PORT/health"
+	is "$RC" 0 "https with --ca of CRLF lines (a bundle made on Windows): exit 0"
 
 	run "$MLS" health "https://localhost:$PORT/health"
 	is "$RC" 1 "https without --ca (the default CA file): exit 1"
