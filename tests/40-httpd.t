@@ -312,6 +312,8 @@ main_flow() {
 	is "$HS" 200 "$L: ... 127.0.0.1 is not blocked"
 
 	# login, cookie, Origin, logout
+	hc -X POST -H 'Content-Type: application/json' -H 'Origin: http://evil.example' -d "{\"token\":\"$ADMIN\"}" "$U/api/v1/login"
+	is "$HS" 403 "$L: POST /api/v1/login from another site's page (Origin): 403"
 	hc -X POST -H 'Content-Type: application/json' -d "{\"token\":\"$ADMIN\"}" "$U/api/v1/login"
 	is "$HS" 200 "$L: POST /api/v1/login with the admin token: 200"
 	SC=$(grep -i '^set-cookie:' <<<"$HH")

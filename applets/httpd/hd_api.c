@@ -696,6 +696,13 @@ static void login(const struct httpsrv_req *r)
 	const struct http_req *h = r->http;
 	if (check_rate(r->id, r->peer))
 		return;
+	/* a browser on another site must not log this one in (login CSRF);
+	 * clients that send no Origin (curl) are not browsers */
+	const char *origin = http_header(h, "Origin");
+	if (origin && !httpauth_same_origin(origin, http_header(h, "Host"), r->tls)) {
+		hd_error(r->id, 403, "cross-origin request refused (Origin does not match Host)", NULL);
+		return;
+	}
 	cJSON *j = cJSON_ParseWithLength(h->body ? h->body : "", h->content_length);
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "token");
 	int role = ROLE_NONE;
