@@ -260,7 +260,8 @@ has_metrics() { metrics | grep -q mls_notify_queued; }
 wait_for "httpd answers /metrics" 10 has_metrics
 ctl stop web
 wait_for "web stopped" 10 state_is web.1 stopped
-sleep 0.3
+queued() { metrics | grep -q "mls_notify_queued{target=\"1\",host=\"$NOHOST\"} 1"; }
+wait_for "the stop event is queued for its retry" 10 queued
 M=$(metrics)
 like "$M" "mls_notify_failed_total\\{target=\"1\",host=\"$NOHOST\"\\} 0" "an unresolvable name: the event is not given up at once"
 like "$M" "mls_notify_queued\\{target=\"1\",host=\"$NOHOST\"\\} 1" "... it waits in the queue for its retry"
