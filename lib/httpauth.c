@@ -1,5 +1,6 @@
 /* httpauth.c: see httpauth.h for the contract. */
 #include "httpauth.h"
+#include "b64.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -116,29 +117,10 @@ int httpauth_bearer(const char *h, const char **tok, size_t *len)
 
 /* ---------------------------------------------------------- sessions */
 
-static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* base64url of in[0..n) without padding into out (4 * n / 3 rounded up
- * bytes, no NUL); returns that length */
+/* base64url of in[0..n) without padding into out; returns its length */
 static size_t b64url_enc(const unsigned char *in, size_t n, char *out)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = b64url[v >> 18 & 63];
-		out[o++] = b64url[v >> 12 & 63];
-		if (i + 1 < n)
-			out[o++] = b64url[v >> 6 & 63];
-		if (i + 2 < n)
-			out[o++] = b64url[v & 63];
-	}
-	return o;
+	return b64_encode(in, n, out, 1, 0);
 }
 
 #define NONCE_BYTES 12

@@ -1,5 +1,6 @@
 /* tlscert.c: see tlscert.h for the contract. */
 #include "tlscert.h"
+#include "b64.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -25,20 +26,9 @@ void tls_fingerprint_fmt(const unsigned char h[32], char *buf, size_t sz)
 
 void tls_pin_fmt(const unsigned char h[32], char *buf, size_t sz)
 {
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char s[TLS_PIN_SIZE] = "sha256//";
-	size_t n = 8;
+	size_t n = 8 + b64_encode(h, 32, s + 8, 0, 1);
 
-	/* 32 bytes: ten groups of three, then two bytes and one '=' */
-	for (int i = 0; i < 32; i += 3) {
-		unsigned v = (unsigned)h[i] << 16 | (unsigned)h[i + 1] << 8 |
-			(i + 2 < 32 ? h[i + 2] : 0);
-		s[n++] = b64[v >> 18 & 63];
-		s[n++] = b64[v >> 12 & 63];
-		s[n++] = b64[v >> 6 & 63];
-		s[n++] = i + 2 < 32 ? b64[v & 63] : '=';
-	}
 	s[n] = 0;
 	if (sz)
 		snprintf(buf, sz, "%s", s);
