@@ -415,7 +415,7 @@ static int tls_fail(struct tls *s, int writing)
 static int cert_verdict(struct tls *s)
 {
 	switch (s->x.err) {
-	case BR_ERR_X509_OK:
+	case 0: /* end_chain's success (BR_ERR_X509_OK is its inner value) */
 		return 0;
 	case BR_ERR_X509_NOT_TRUSTED:
 		fail(GIT_ERROR_SSL, "%s: certificate not trusted (CA file %s)", s->host, ca.loaded);
