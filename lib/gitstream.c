@@ -15,6 +15,7 @@
 #include "gitstream.h"
 #if MLS_HAVE_TLS
 #include <bearssl.h>
+#include "tlsclient.h"
 #endif
 
 static int timeout_ms = GITSTREAM_DEFAULT_TIMEOUT_MS;
@@ -440,8 +441,7 @@ static int tls_connect(git_stream *st)
 	struct tls *s = (struct tls *)st;
 	if (ca_ready())
 		return -1;
-	br_ssl_client_init_full(&s->sc, &s->x.m, ca.a.ta, ca.a.n);
-	br_ssl_engine_set_versions(&s->sc.eng, BR_TLS12, BR_TLS12);
+	tls_client_init(&s->sc, &s->x.m, ca.a.ta, ca.a.n);
 	s->x.vtable = &xv_vtable;
 	br_ssl_engine_set_x509(&s->sc.eng, &s->x.vtable);
 	br_ssl_engine_set_buffer(&s->sc.eng, s->buf, sizeof s->buf, 1);

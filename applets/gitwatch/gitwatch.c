@@ -247,9 +247,13 @@ int gitwatch_main(int argc, char **argv)
 		else if (parse_duration(v, &timeout) || timeout <= 0 || timeout > INT32_MAX)
 			return usage("--timeout: not a duration > 0: %s", v);
 	}
-	if (!clone_url == !fetch_dir)
-		return usage("%s", clone_url ? "--clone and --fetch exclude each other"
-			: "the supervised mode comes with issue 11: use --clone URL DIR or --fetch DIR");
+	if (!clone_url && !fetch_dir) {
+		fprintf(stderr, "mls gitwatch: not implemented yet (the supervised mode comes with "
+			"issue 11; developer commands: --clone URL DIR, --fetch DIR)\n");
+		return 1;
+	}
+	if (clone_url && fetch_dir)
+		return usage("%s", "--clone and --fetch exclude each other");
 	if (clone_url && !dir)
 		return usage("--clone %s: no directory", clone_url);
 	if (clone_url && is_ssh(clone_url)) {
