@@ -24,6 +24,9 @@ mkdir -p "${3:?}"
 prefix=$(cd "$3" && pwd)
 : "${CC:?CC not set}" "${AR:=ar}" "${RANLIB:=ranlib}"
 : "${CFLAGS=}" "${LDFLAGS=}" "${CMAKE_ARGS=}" "${JOBS:=$(nproc)}"
+# __FILE__ (libgit2's and libyaml's assertion messages) relative to the
+# source tree: the binary does not depend on, or show, where it was built.
+CFLAGS="$CFLAGS -fmacro-prefix-map=$src/="
 
 # Sub-builds get their own job count, not the calling make's jobserver.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES || true
