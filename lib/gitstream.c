@@ -353,6 +353,7 @@ struct tls {
 	int fd;
 	git_stream *inner;          /* wrap: over a proxy's stream, not fd */
 	int io_err;                 /* errno of the last socket failure */
+	int eof;                    /* the peer closed the connection */
 	int connected;
 	git_cert_x509 cert;
 	br_ssl_client_context sc;
@@ -368,13 +369,15 @@ static int tls_low(void *ctx, unsigned char *buf, size_t len, int writing)
 	if (s->inner) {
 		n = writing ? s->inner->write(s->inner, (const char *)buf, len, 0)
 			: s->inner->read(s->inner, buf, len);
-		if (n <= 0)
-			s->io_err = n ? EIO : ECONNRESET;
+		if (n < 0)
+			s->io_err = EIO;
 	} else {
 		n = fd_io(s->fd, buf, len, writing);
-		if (n <= 0)
-			s->io_err = n ? errno : ECONNRESET;
+		if (n < 0)
+			s->io_err = errno;
 	}
+	if (n == 0)
+		s->eof = 1;
 	return n > 0 ? (int)(n > 0x7fffffff ? 0x7fffffff : n) : -1;
 }
 
@@ -397,7 +400,8 @@ static int tls_fail(struct tls *s, int writing)
 	if (e == BR_ERR_IO || e == BR_ERR_OK) {
 		if (s->io_err)
 			return io_fail(s->host, writing, s->io_err);
-		return fail(GIT_ERROR_SSL, "%s: TLS connection closed", s->host);
+		return fail(GIT_ERROR_SSL, "%s: the server closed the TLS connection%s", s->host,
+			s->connected ? "" : " during the handshake");
 	}
 	if (e == BR_ERR_UNSUPPORTED_VERSION)
 		return fail(GIT_ERROR_SSL, "%s: TLS handshake failed: the server does not speak TLS 1.2",
@@ -451,8 +455,15 @@ static int tls_connect(git_stream *st)
 		return -1;
 	br_sslio_init(&s->io, &s->sc.eng, tls_low_read, s, tls_low_write, s);
 	/* the handshake: done when application data can be sent */
-	if (br_sslio_flush(&s->io))
-		return s->x.err ? cert_verdict(s) : tls_fail(s, 1);
+	if (br_sslio_flush(&s->io)) {
+		/* a refused certificate without a usable key: no connection
+		 * is left for a certificate_check callback to accept */
+		if (s->x.err) {
+			cert_verdict(s);
+			return -1;
+		}
+		return tls_fail(s, 1);
+	}
 	s->connected = 1;
 	s->cert.parent.cert_type = GIT_CERT_X509;
 	s->cert.data = s->x.ee;
@@ -477,11 +488,11 @@ static ssize_t tls_read(git_stream *st, void *buf, size_t len)
 	int n = br_sslio_read(&s->io, buf, len);
 	if (n >= 0)
 		return n;
-	/* the server's close_notify, or a close after it (an HTTP/1.0 body
-	 * ends so; the git protocol has its own framing and pack checksums) */
-	if (br_ssl_engine_current_state(&s->sc.eng) == BR_SSL_CLOSED &&
-			(br_ssl_engine_last_error(&s->sc.eng) == BR_ERR_OK ||
-			(br_ssl_engine_last_error(&s->sc.eng) == BR_ERR_IO && s->io_err == ECONNRESET)))
+	/* the end: the server's close_notify, or its TCP close without one
+	 * (common; HTTP says where a body ends, and the git protocol has its
+	 * own framing and pack checksums, so a cut is still seen) */
+	int e = br_ssl_engine_last_error(&s->sc.eng);
+	if (e == BR_ERR_OK || (e == BR_ERR_IO && s->eof && !s->io_err))
 		return 0;
 	return tls_fail(s, 0);
 }
