@@ -17,7 +17,10 @@
 		"       mls health [-t TIMEOUT] [-s SOCKET] [NAME...]\n" \
 		"exit: 0 healthy, 1 unhealthy (why on stderr), 2 usage, 3 supervisor not reachable") \
 	APPLET(gitwatch, "follow git repositories and deploy new commits", \
-		"mls gitwatch [-c FILE]") \
+		"mls gitwatch --clone URL DIR [--ref REF] [--ca FILE] [--timeout DURATION] [--token-file FILE [--user NAME]]\n" \
+		"       mls gitwatch --fetch DIR [--ref REF] [--ca FILE] [--timeout DURATION] [--token-file FILE [--user NAME]]\n" \
+		"developer commands for now (the supervised mode comes with issue 11): clone or fetch,\n" \
+		"then check out REF (branch, tag or commit; default: the remote's HEAD) detached; prints its id") \
 	APPLET(httpd, "serve the JSON API, events and metrics over HTTP(S) (run by supervise)", \
 		"mls httpd\n" \
 		"started by mls supervise as the instance mls-httpd when the config has http:;\n" \

@@ -38,6 +38,7 @@
 
 #if MLS_HAVE_TLS
 #include <bearssl.h>
+#include "tlsclient.h"
 #endif
 
 enum { H_OK = 0, H_UNHEALTHY = 1, H_USAGE = 2, H_UNREACHABLE = 3 };
@@ -443,8 +444,7 @@ static int http_tls(const struct health *h, const struct http_url *u,
 		fprintf(stderr, "mls health: %s (--ca FILE or --insecure)\n", caerr);
 		return H_USAGE;
 	}
-	br_ssl_client_init_full(&sc, &xc, (const br_x509_trust_anchor *)anchors.ta, anchors.n);
-	br_ssl_engine_set_versions(&sc.eng, BR_TLS12, BR_TLS12);
+	tls_client_init(&sc, &xc, (const br_x509_trust_anchor *)anchors.ta, anchors.n);
 	if (h->insecure) {
 		fprintf(stderr, "mls health: %s: --insecure: the server's certificate is not verified\n",
 			h->target);

@@ -24,6 +24,9 @@ mkdir -p "${3:?}"
 prefix=$(cd "$3" && pwd)
 : "${CC:?CC not set}" "${AR:=ar}" "${RANLIB:=ranlib}"
 : "${CFLAGS=}" "${LDFLAGS=}" "${CMAKE_ARGS=}" "${JOBS:=$(nproc)}"
+# __FILE__ (libgit2's and libyaml's assertion messages) relative to the
+# source tree: the binary does not depend on, or show, where it was built.
+CFLAGS="$CFLAGS -fmacro-prefix-map=$src/="
 
 # Sub-builds get their own job count, not the calling make's jobserver.
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES || true
@@ -124,6 +127,7 @@ libgit2)
 		-DUSE_HTTPS=OFF -DUSE_SSH=OFF -DUSE_GSSAPI=OFF \
 		-DUSE_NTLMCLIENT=OFF -DUSE_ICONV=OFF -DUSE_THREADS=OFF \
 		-DREGEX_BACKEND=regcomp -DUSE_HTTP_PARSER=system \
+		-DDEPRECATE_HARD=ON \
 		-DUSE_BUNDLED_ZLIB=OFF \
 		-DENABLE_REPRODUCIBLE_BUILDS=ON \
 		-DZLIB_INCLUDE_DIR="$prefix/include" \

@@ -38,7 +38,7 @@ stub_re() {
 	elif [ "$1" = httpd ]; then
 		echo "^mls httpd: no control connection on fd 3: mls supervise starts mls httpd when the config has http:$"
 	elif [ "$1" = gitwatch ]; then
-		echo "^mls gitwatch: (not implemented yet|this build has no git support.*)$"
+		echo "^mls gitwatch: (not implemented yet.*|this build has no git support.*)$"
 	else
 		echo "^mls $1: not implemented yet$"
 	fi

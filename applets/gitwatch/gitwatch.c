@@ -1,15 +1,289 @@
-/* mls gitwatch: arrives with later work; the applet exists in the table. */
+/* mls gitwatch: follow git repositories and deploy new commits.
+ *
+ * Today only its git core, as developer commands (the supervised instance
+ * with its deploy state machine comes with issue 11):
+ *
+ *   mls gitwatch --clone URL DIR [--ref REF] [OPTIONS]
+ *   mls gitwatch --fetch DIR [--ref REF] [OPTIONS]
+ *
+ * --clone makes DIR a clone of URL (https://, http://, file:// or a path;
+ * ssh is refused: no libssh2 here); --fetch fetches DIR's origin. Both then
+ * check out REF (a branch of the remote, a tag, or a commit; default: the
+ * remote's HEAD) detached, with the work tree forced to it, and print the
+ * commit's id. Options: --ca FILE (trust anchors for https, default
+ * /etc/ssl/certs/ca-certificates.crt), --timeout DURATION (connect, read
+ * and write; default 30s), --token-file FILE (https credentials, sent as
+ * basic auth with --user NAME, default "git").
+ *
+ * libgit2 1.5.1 cannot fetch shallow (depth arrived in 1.7): every clone
+ * and fetch is full. */
 #include <stdio.h>
 #include "applets.h"
+
+#if !MLS_HAVE_GIT
 
 int gitwatch_main(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-#if !MLS_HAVE_GIT
 	fprintf(stderr, "mls gitwatch: this build has no git support (built with NO_GIT=1)\n");
-#else
-	fprintf(stderr, "mls gitwatch: not implemented yet\n");
-#endif
 	return 1;
 }
+
+#else
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <git2.h>
+#include "gitstream.h"
+#include "parse.h"
+
+struct gw {
+	const char *user;
+	char token[1024];         /* from --token-file; empty: none */
+	int cred_tries;
+};
+
+static int usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mls gitwatch: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	applet_usage("gitwatch", 1);
+	return 2;
+}
+
+static int git_fail(const char *what, const char *arg)
+{
+	const git_error *e = git_error_last();
+	fprintf(stderr, "mls gitwatch: %s %s: %s\n", what, arg, e && e->message ? e->message : "failed");
+	return 1;
+}
+
+/* ssh URLs ("ssh://", "git+ssh://", scp-like "host:path") need libssh2 */
+static int is_ssh(const char *url)
+{
+	if (!strncmp(url, "ssh://", 6) || !strncmp(url, "git+ssh://", 10) ||
+			!strncmp(url, "ssh+git://", 10))
+		return 1;
+	const char *colon = strchr(url, ':');
+	const char *slash = strchr(url, '/');
+	return url[0] != '/' && colon && !strstr(url, "://") && (!slash || colon < slash);
+}
+
+static int read_token(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	int e = errno;
+	close(fd);
+	if (n < 0) {
+		errno = e;
+		return -1;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\r\n")] = 0;
+	if (!buf[0]) {
+		errno = ENODATA;
+		return -1;
+	}
+	return 0;
+}
+
+static int credentials(git_credential **out, const char *url, const char *user_from_url,
+	unsigned int allowed, void *payload)
+{
+	struct gw *g = payload;
+	(void)url;
+	if (!g->token[0] || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+		return GIT_PASSTHROUGH;
+	/* asked again: the server refused them */
+	if (g->cred_tries++) {
+		git_error_set_str(GIT_ERROR_HTTP, "the server refused the credentials of --token-file");
+		return GIT_EAUTH;
+	}
+	return git_credential_userpass_plaintext_new(out,
+		g->user ? g->user : user_from_url ? user_from_url : "git", g->token);
+}
+
+/* The commit REF names: a branch of origin, a tag, or anything rev-parse
+ * takes (a commit id, a full ref name); default: origin's HEAD. */
+static int resolve(git_repository *repo, const char *ref, git_commit **out, char *name, size_t namesz)
+{
+	static const char *const forms[] = {
+		"refs/remotes/origin/%s^{commit}", "refs/tags/%s^{commit}", "%s^{commit}"
+	};
+	const char *want = ref ? ref : "HEAD";
+	for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+		git_object *obj;
+		snprintf(name, namesz, forms[i], want);
+		if (!git_revparse_single(&obj, repo, name)) {
+			*out = (git_commit *)obj;
+			name[strlen(name) - strlen("^{commit}")] = 0;
+			return 0;
+		}
+	}
+	git_error_set_str(GIT_ERROR_REFERENCE, ref ? "no branch, tag or commit of that name"
+		: "the remote has no HEAD: give --ref");
+	snprintf(name, namesz, "%s", want);
+	return -1;
+}
+
+/* Checks out REF detached, the work tree forced to it; prints its id
+ * and the name it was found under */
+static int deploy(git_repository *repo, const char *ref)
+{
+	git_commit *c;
+	char name[512];
+	if (resolve(repo, ref, &c, name, sizeof name))
+		return git_fail("ref", name);
+	git_checkout_options co;
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
+	int rc = 0;
+	if (git_checkout_tree(repo, (git_object *)c, &co))
+		rc = git_fail("checkout", name);
+	else if (git_repository_set_head_detached(repo, git_commit_id(c)))
+		rc = git_fail("set HEAD to", name);
+	if (!rc) {
+		char id[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(id, sizeof id, git_commit_id(c));
+		printf("%s %s\n", id, name);
+	}
+	git_commit_free(c);
+	return rc;
+}
+
+static void fetch_options(git_fetch_options *fo, struct gw *g)
+{
+	fo->callbacks.credentials = credentials;
+	fo->callbacks.payload = g;
+	fo->prune = GIT_FETCH_PRUNE;
+	fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+}
+
+static int do_clone(struct gw *g, const char *url, const char *dir, const char *ref)
+{
+	git_clone_options o;
+	git_repository *repo;
+	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
+	o.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
+	fetch_options(&o.fetch_opts, g);
+	if (git_clone(&repo, url, dir, &o))
+		return git_fail("clone", url);
+	int rc = deploy(repo, ref);
+	git_repository_free(repo);
+	return rc;
+}
+
+static int do_fetch(struct gw *g, const char *dir, const char *ref)
+{
+	git_repository *repo;
+	git_remote *remote;
+	git_fetch_options fo;
+	int rc;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	if (git_repository_open(&repo, dir))
+		return git_fail("open", dir);
+	if (git_remote_lookup(&remote, repo, "origin")) {
+		rc = git_fail("remote origin of", dir);
+		goto out;
+	}
+	fetch_options(&fo, g);
+	if (git_remote_fetch(remote, NULL, &fo, "fetch")) {
+		rc = git_fail("fetch", git_remote_url(remote));
+	} else {
+		rc = deploy(repo, ref);
+	}
+	git_remote_free(remote);
+out:
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitwatch_main(int argc, char **argv)
+{
+	const char *clone_url = NULL, *fetch_dir = NULL, *dir = NULL, *ref = NULL;
+	const char *ca = NULL, *token_file = NULL;
+	struct gw g = { .user = NULL };
+	int64_t timeout = GITSTREAM_DEFAULT_TIMEOUT_MS;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			return applet_usage("gitwatch", 0);
+		int takes = !strcmp(a, "--clone") || !strcmp(a, "--fetch") || !strcmp(a, "--ref") ||
+			!strcmp(a, "--ca") || !strcmp(a, "--timeout") || !strcmp(a, "--token-file") ||
+			!strcmp(a, "--user");
+		if (!takes) {
+			if (a[0] == '-')
+				return usage("unknown option %s", a);
+			if (!clone_url || dir)
+				return usage("unexpected argument %s", a);
+			dir = a;
+			continue;
+		}
+		if (!v)
+			return usage("%s needs a value", a);
+		i++;
+		if (!strcmp(a, "--clone"))
+			clone_url = v;
+		else if (!strcmp(a, "--fetch"))
+			fetch_dir = v;
+		else if (!strcmp(a, "--ref"))
+			ref = v;
+		else if (!strcmp(a, "--ca"))
+			ca = v;
+		else if (!strcmp(a, "--token-file"))
+			token_file = v;
+		else if (!strcmp(a, "--user"))
+			g.user = v;
+		else if (parse_duration(v, &timeout) || timeout <= 0 || timeout > INT32_MAX)
+			return usage("--timeout: not a duration > 0: %s", v);
+	}
+	if (!clone_url && !fetch_dir) {
+		fprintf(stderr, "mls gitwatch: not implemented yet (the supervised mode comes with "
+			"issue 11; developer commands: --clone URL DIR, --fetch DIR)\n");
+		return 1;
+	}
+	if (clone_url && fetch_dir)
+		return usage("%s", "--clone and --fetch exclude each other");
+	if (clone_url && !dir)
+		return usage("--clone %s: no directory", clone_url);
+	if (clone_url && is_ssh(clone_url)) {
+		fprintf(stderr, "mls gitwatch: %s: ssh is not supported (mls has no libssh2): "
+			"use https://, http://, file:// or a path\n", clone_url);
+		return 1;
+	}
+	if (token_file && read_token(token_file, g.token, sizeof g.token)) {
+		fprintf(stderr, "mls gitwatch: --token-file %s: %s\n", token_file,
+			errno == ENODATA ? "empty" : strerror(errno));
+		return 1;
+	}
+
+	char err[256];
+	if (git_libgit2_init() < 0) {
+		fprintf(stderr, "mls gitwatch: libgit2 failed to start\n");
+		return 1;
+	}
+	if (gitstream_register(err, sizeof err)) {
+		fprintf(stderr, "mls gitwatch: %s\n", err);
+		git_libgit2_shutdown();
+		return 1;
+	}
+	gitstream_set_ca(ca);
+	gitstream_set_timeout((int)timeout);
+	int rc = clone_url ? do_clone(&g, clone_url, dir, ref) : do_fetch(&g, fetch_dir, ref);
+	gitstream_cleanup();
+	git_libgit2_shutdown();
+	explicit_bzero(g.token, sizeof g.token);
+	return rc;
+}
+
+#endif /* MLS_HAVE_GIT */

@@ -34,6 +34,7 @@
 #include "webhook.h"
 #if MLS_HAVE_TLS
 #include <bearssl.h>
+#include "tlsclient.h"
 #endif
 
 #define RESOLVE_RETRY_MS 60000
@@ -522,8 +523,7 @@ static void start(struct target *t, struct wh_item *it)
 			finish(c, A_RETRY, "out of memory");
 			return;
 		}
-		br_ssl_client_init_full(&c->tls->sc, &c->tls->xc, t->ca->ta, t->ca->n);
-		br_ssl_engine_set_versions(&c->tls->sc.eng, BR_TLS12, BR_TLS12);
+		tls_client_init(&c->tls->sc, &c->tls->xc, t->ca->ta, t->ca->n);
 		br_ssl_engine_set_buffer(&c->tls->sc.eng, c->tls->buf, sizeof c->tls->buf, 0);
 		if (!br_ssl_client_reset(&c->tls->sc, t->u.host, 0)) {
 			finish(c, A_FAIL, "TLS setup failed");
