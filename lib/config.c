@@ -936,14 +936,26 @@ static int conv_limits(struct loader *L, const struct ynode *n, const struct kp 
 	return 0;
 }
 
-static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k, struct git_cfg *g)
+/* git: of a service (top 0) or config_git: (top 1) */
+static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k, struct git_cfg *g, int top)
 {
-	static const char *const keys[] = { "url", "branch", "interval", "rollback", NULL };
+	static const char *const keys[] = { "url", "ref", "branch", "interval", "depth", "token_file",
+		"username", "password_file", "ca_file", "keep", "rollback", "verify_window", NULL };
+	static const char *const top_keys_[] = { "url", "ref", "branch", "path", "interval", "depth",
+		"token_file", "username", "password_file", "ca_file", NULL };
+	g->interval_ms = GIT_DEFAULT_INTERVAL_MS;
+	g->depth = 1;
+	g->keep = GIT_DEFAULT_KEEP;
+	g->rollback = 1;
+	g->verify_window_ms = GIT_DEFAULT_VERIFY_MS;
 	if (n->type == Y_NULL)
 		return 0;
-	if (check_keys(L, n, k, keys, 0))
+	if (check_keys(L, n, k, top ? top_keys_ : keys, 0))
 		return -1;
 	g->pos = (struct pos){ fname(L, n), n->line, n->col };
+	g->hash = HASH_INIT;
+	hash_tree(&g->hash, n, 0);
+	const struct ynode *branch = NULL, *ref = NULL, *depth = NULL;
 	FOR_KEYS(n, key, v) {
 		const struct kp *kk = KP(k, key->s);
 		if (IS(key, "url")) {
@@ -953,21 +965,56 @@ static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k,
 			int https, port;
 			if (!strncmp(g->url, "file://", 7) || g->url[0] == '/')
 				continue;
-			if (!strncmp(g->url, "ssh://", 6) || (strchr(g->url, '@') && !strstr(g->url, "://")))
-				err(L, v, kk, "'%s': ssh is not supported (mls's git speaks https:// and file://)", g->url);
+			if (!strncmp(g->url, "ssh://", 6) || !strncmp(g->url, "git+ssh://", 10) ||
+			    (strchr(g->url, ':') && !strstr(g->url, "://")))
+				err(L, v, kk, "'%s': ssh is not supported (no libssh2 in mls): use https://, http://, file:// or a path", g->url);
 			else if (parse_url(g->url, &https, host, sizeof host, &port))
-				err(L, v, kk, "bad URL '%s' (expected https://HOST/PATH or file:///PATH)", g->url);
-		} else if (IS(key, "branch")) {
-			if (!get_str(L, v, kk, 0, &g->branch) && g->branch &&
-			    (!*g->branch || strpbrk(g->branch, " ~^:?*[\\") || strstr(g->branch, "..")))
-				err(L, v, kk, "bad branch name '%s'", g->branch);
+				err(L, v, kk, "bad URL '%s' (expected https://HOST/PATH, http://HOST/PATH, file:///PATH or /PATH)", g->url);
+		} else if (IS(key, "ref") || IS(key, "branch")) {
+			*(IS(key, "ref") ? &ref : &branch) = v;
+			if (!get_str(L, v, kk, 0, &g->ref) && g->ref &&
+			    (!*g->ref || g->ref[0] == '-' || strpbrk(g->ref, " ~^:?*[\\") || strstr(g->ref, "..")))
+				err(L, v, kk, "bad ref '%s' (a branch, a tag or a commit)", g->ref);
+		} else if (IS(key, "path")) {
+			if (!get_str(L, v, kk, 0, &g->path) && g->path &&
+			    (!*g->path || g->path[0] == '/' || strstr(g->path, "..")))
+				err(L, v, kk, "bad path '%s' (a file of the repository, relative to its root)", g->path);
 		} else if (IS(key, "interval")) {
-			if (!get_dur(L, v, kk, &g->interval_ms) && g->interval_ms < 1000)
-				err(L, v, kk, "must be at least 1s");
+			if (!get_dur(L, v, kk, &g->interval_ms) && g->interval_ms && g->interval_ms < 1000)
+				err(L, v, kk, "must be at least 1s (or 0: only when asked, by mls ctl deploy or the API)");
+		} else if (IS(key, "depth")) {
+			depth = v;
+			get_int32(L, v, kk, 0, 1 << 30, &g->depth);
+		} else if (IS(key, "token_file")) {
+			get_path(L, v, kk, 0, &g->token_file);
+		} else if (IS(key, "username")) {
+			get_str(L, v, kk, 0, &g->username);
+		} else if (IS(key, "password_file")) {
+			get_path(L, v, kk, 0, &g->password_file);
+		} else if (IS(key, "ca_file")) {
+			get_path(L, v, kk, 0, &g->ca_file);
+		} else if (IS(key, "keep")) {
+			get_int32(L, v, kk, 1, 100, &g->keep);
 		} else if (IS(key, "rollback")) {
 			get_bool(L, v, kk, &g->rollback);
+		} else if (IS(key, "verify_window")) {
+			if (!get_dur(L, v, kk, &g->verify_window_ms) && g->verify_window_ms < 1000)
+				err(L, v, kk, "must be at least 1s");
 		}
 	}
+	if (ref && branch)
+		err(L, branch, KP(k, "branch"), "'branch' and 'ref' name the same thing: keep 'ref'");
+	if (depth && g->depth != 0)
+		warn(L, depth, KP(k, "depth"), "fetches are full in this build (libgit2 1.5.1 has no shallow fetch): depth %d is not applied", g->depth);
+	if (g->token_file && (g->username || g->password_file)) {
+		const struct ynode *u = ymap_get(n, "password_file") ? ymap_get(n, "password_file") : ymap_get(n, "username");
+		err(L, u, KP(k, u == ymap_get(n, "username") ? "username" : "password_file"),
+		    "'token_file' and 'username'/'password_file' exclude each other");
+	} else if (g->username && !g->password_file) {
+		err(L, ymap_get(n, "username"), KP(k, "username"), "needs 'password_file'");
+	}
+	if (top && !g->path)
+		g->path = GIT_DEFAULT_CONFIG_PATH;
 	if (!g->url)
 		return err(L, n, k, "missing 'url'");
 	return 0;
@@ -1006,6 +1053,7 @@ static void service_defaults(struct service *s)
 	s->limits.cpu = -1;
 	s->log.max_size = 10 << 20;
 	s->log.keep = 5;
+	s->pre_deploy_timeout_ms = GIT_DEFAULT_PRE_DEPLOY_TIMEOUT_MS;
 }
 
 static int name_ok(const char *s)
@@ -1054,8 +1102,9 @@ static int conv_service(struct loader *L, const struct ynode *namenode, const st
 		L->in_defaults = 0;
 		return 0;
 	}
-	if (!strcmp(s->name, HTTP_SERVICE))
-		err(L, namenode, k0, "the name '%s' is mls's own (it serves http:): choose another", s->name);
+	if (!strcmp(s->name, HTTP_SERVICE) || !strcmp(s->name, GIT_SERVICE))
+		err(L, namenode, k0, "the name '%s' is mls's own (it runs %s): choose another", s->name,
+		    !strcmp(s->name, HTTP_SERVICE) ? "http: and notify:" : "git: and config_git:");
 	else if (!name_ok(s->name))
 		err(L, namenode, k0, "bad service name '%s' (use a-z, 0-9, '_' and '-', starting with a letter or digit, at most 63)",
 		    s->name);
@@ -1183,12 +1232,19 @@ static void conv_restart_limit(struct loader *L, const struct ynode *v, const st
 
 static void conv_hooks(struct loader *L, const struct ynode *v, const struct kp *kk, struct service *s)
 {
-	static const char *const hk[] = { "pre_start", "post_stop", NULL };
+	static const char *const hk[] = { "pre_start", "post_stop", "pre_deploy", "pre_deploy_timeout", NULL };
 	if (v->type == Y_NULL || check_keys(L, v, kk, hk, 0))
 		return;
 	FOR_KEYS(v, hkey, hv) {
 		if (IS(hkey, "pre_start"))
 			get_command(L, hv, KP(kk, "pre_start"), &s->pre_start);
+		else if (IS(hkey, "pre_deploy"))
+			get_command(L, hv, KP(kk, "pre_deploy"), &s->pre_deploy);
+		else if (IS(hkey, "pre_deploy_timeout")) {
+			if (!get_dur(L, hv, KP(kk, "pre_deploy_timeout"), &s->pre_deploy_timeout_ms) &&
+			    s->pre_deploy_timeout_ms <= 0)
+				err(L, hv, KP(kk, "pre_deploy_timeout"), "must be more than 0");
+		}
 		else if (IS(hkey, "post_stop"))
 			get_command(L, hv, KP(kk, "post_stop"), &s->post_stop);
 	}
@@ -1285,9 +1341,9 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 				unsupported(L, key, kk, NULL, NULL);
 			get_strv(L, v, kk, 0, 0, &s->watch);
 		} else if (IS(key, "git")) {
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, MLS_HAVE_GIT ? NULL : " (and this build has no git: built with NO_GIT=1)");
-			conv_git(L, v, kk, &s->git);
+			if (v->type != Y_NULL && !MLS_HAVE_GIT)
+				unsupported(L, key, kk, NULL, " (this build has no git: built with NO_GIT=1)");
+			conv_git(L, v, kk, &s->git, 0);
 		} else if (IS(key, "critical")) {
 			get_bool(L, v, kk, &s->critical);
 		} else if (IS(key, "hooks")) {
@@ -1328,11 +1384,23 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 {
 	const struct ynode *restart = ymap_get(n, "restart"), *replicas = ymap_get(n, "replicas");
 	const struct ynode *timeout = ymap_get(n, "timeout"), *port = ymap_get(n, "port");
-	if (!have_cmd)
-		err(L, namenode, k, "missing 'command'");
+	if (!have_cmd && !s->git.url)
+		err(L, namenode, k, "missing 'command' (or 'git:', whose autoexec.txt names it)");
+	if (s->pre_deploy.argc && !s->git.url)
+		err(L, ymap_get(ymap_get(n, "hooks"), "pre_deploy"), KP(KP(k, "hooks"), "pre_deploy"),
+		    "runs before a deploy from git: the service has no 'git:'");
+	if (s->git.url) {
+		/* it runs in its checkout (STATE_DIR/git/NAME/current): a
+		 * relative working_dir is taken from there, by supervise */
+		const struct ynode *wd = ymap_get(n, "working_dir");
+		if (wd && wd->type == Y_SCALAR && wd->s[0] != '/' && s->working_dir)
+			s->working_dir = arena_strdup(L->a, wd->s);
+		if (s->is_job || s->schedule || s->runs)
+			err(L, ymap_get(n, "git"), KP(k, "git"), "a job cannot be deployed from git (no 'schedule' or 'runs' with 'git:')");
+	}
 	/* relative commands and paths run from the directory of their file */
 	const char *slash = s->pos.file ? strrchr(s->pos.file, '/') : NULL;
-	if (!s->working_dir && slash)
+	if (!s->working_dir && slash && !s->git.url)
 		s->working_dir = arena_strndup(L->a, s->pos.file, slash == s->pos.file ? 1 : slash - s->pos.file);
 	s->is_job = s->schedule || s->runs;
 	const struct ynode *runs = ymap_get(n, "runs");
@@ -1630,6 +1698,8 @@ static void check_files(struct loader *L, struct service *s)
 		if (!strchr(s->env_file.v[i], '$') && stat(s->env_file.v[i], &st))
 			sdiag(L, DIAG_WARNING, &s->env_file.pos[i], s, "env_file", "'%s' does not exist (it is read at every start)",
 			      s->env_file.v[i]);
+	if (s->git.url)
+		return; /* its files are in its checkout, made later */
 	check_program(L, s, &s->command, "command");
 	check_program(L, s, &s->pre_start, "hooks.pre_start");
 	check_program(L, s, &s->post_stop, "hooks.post_stop");
@@ -1639,7 +1709,7 @@ static void check_files(struct loader *L, struct service *s)
 
 static const char *const top_keys[] = {
 	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
-	"control_group", "control_allow", "http", "notify", "defaults", "services", NULL
+	"control_group", "control_allow", "http", "notify", "config_git", "git_user", "defaults", "services", NULL
 };
 
 /* control_allow: a command name or a list of them, or `all`. Read-only
@@ -2106,6 +2176,53 @@ static void add_http_service(struct loader *L, struct service *s)
 	s->hash_shape = s->hash;
 }
 
+/* `git:` of any service and `config_git:` are served by `mls gitwatch`,
+ * an internal instance like mls-httpd (docs/gitwatch-protocol.md): it
+ * starts as root, reads its secrets and drops to git_user itself. A change
+ * of any git: mapping, of config_git, git_user or state_dir restarts it. */
+static void add_git_service(struct loader *L, struct service *s)
+{
+	static char *argv[] = { "mls", "gitwatch", NULL };
+	const struct config *c = L->cfg;
+	memset(s, 0, sizeof *s);
+	service_defaults(s);
+	s->name = GIT_SERVICE;
+	s->pos = c->config_git.url ? c->config_git.pos : (struct pos){ 0 };
+	s->command = (struct command){ argv, 2, 0, s->pos };
+	s->working_dir = "/";
+	s->stop_grace_ms = 5000;
+	s->active = 1;
+	s->internal = 1;
+	uint64_t h = hash_bytes(c->config_git.hash, GIT_SERVICE, sizeof GIT_SERVICE);
+	for (int i = 0; i < c->nsvcs; i++) {
+		const struct service *t = &c->svcs[i];
+		if (t->git.url && t->active && !t->internal) {
+			if (!s->pos.file)
+				s->pos = t->git.pos;
+			h = hash_bytes(h, t->name, strlen(t->name) + 1);
+			h = hash_bytes(h, &t->git.hash, sizeof t->git.hash);
+			/* what it is told about the service (has_command, ...) */
+			int facts[3] = { t->command.argc > 0, t->pre_deploy.argc > 0, t->health.kind != HC_NONE };
+			h = hash_bytes(h, facts, sizeof facts);
+		}
+	}
+	if (c->git_user)
+		h = hash_bytes(h, c->git_user, strlen(c->git_user) + 1);
+	if (c->state_dir)
+		h = hash_bytes(h, c->state_dir, strlen(c->state_dir) + 1);
+	s->hash = s->hash_shape = h;
+}
+
+static int uses_git(const struct config *c)
+{
+	if (c->config_git.url)
+		return 1;
+	for (int i = 0; i < c->nsvcs; i++)
+		if (c->svcs[i].git.url && c->svcs[i].active)
+			return 1;
+	return 0;
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -2155,6 +2272,16 @@ static void convert(struct loader *L, struct ynode *root)
 			conv_http(L, v, kk, &c->http);
 		} else if (IS(key, "notify")) {
 			conv_notify(L, v, kk, &c->notify);
+		} else if (IS(key, "config_git")) {
+			if (v->type != Y_NULL && !MLS_HAVE_GIT)
+				unsupported(L, key, kk, NULL, " (this build has no git: built with NO_GIT=1)");
+			conv_git(L, v, kk, &c->config_git, 1);
+		} else if (IS(key, "git_user")) {
+			c->git_user_pos = (struct pos){ fname(L, v), v->line, v->col };
+			if (!get_str(L, v, kk, 0, &c->git_user) && c->git_user &&
+			    (!*c->git_user || !strcmp(c->git_user, "root") || !strcmp(c->git_user, "0") ||
+			     !strncmp(c->git_user, "0:", 2)))
+				err(L, v, kk, "gitwatch never runs as root: name another user");
 		} else if (IS(key, "defaults")) {
 			defs = v;
 			if (v->type == Y_MAP && ymap_get(v, "command"))
@@ -2184,7 +2311,7 @@ static void convert(struct loader *L, struct ynode *root)
 		diag_add(L->d, DIAG_WARNING, c->files[0], sn ? sn->line : 0, sn ? sn->col : 0, NULL, "no services defined");
 	}
 
-	c->svcs = arena_alloc(L->a, (svcs.n + 2) * sizeof *c->svcs); /* + HTTP_SERVICE */
+	c->svcs = arena_alloc(L->a, (svcs.n + 2) * sizeof *c->svcs); /* + HTTP_SERVICE, GIT_SERVICE */
 	if (!c->svcs) {
 		oom(L, root);
 		return;
@@ -2205,8 +2332,11 @@ static void convert(struct loader *L, struct ynode *root)
 	}
 	check_deps(L);
 	check_ports(L);
+	int git = uses_git(c);
 	if (c->http.enabled || c->notify.n > 0)
 		add_http_service(L, &c->svcs[c->nsvcs++]);
+	if (git)
+		add_git_service(L, &c->svcs[c->nsvcs++]);
 	for (int i = 0; i < c->nsvcs; i++) {
 		struct service *s = &c->svcs[i];
 		const struct pos *pp = s->port == PORT_NONE ? port_var_at(s) : NULL;

@@ -140,10 +140,24 @@ struct limits {
 	struct pos cpu_pos;
 };
 
+/* git: (a service's) and config_git: (top level), docs/config.md */
+#define GIT_DEFAULT_INTERVAL_MS 30000
+#define GIT_DEFAULT_KEEP 3
+#define GIT_DEFAULT_VERIFY_MS 60000
+#define GIT_DEFAULT_PRE_DEPLOY_TIMEOUT_MS 300000
+#define GIT_DEFAULT_CONFIG_PATH "mls.yaml"
+#define GIT_SERVICE "mls-gitwatch"   /* the internal instance running gitwatch */
 struct git_cfg {
-	char *url, *branch;
-	int64_t interval_ms;
+	char *url;                   /* NULL when unset */
+	char *ref;                   /* branch, tag or commit; NULL: the remote's HEAD */
+	int64_t interval_ms;         /* 0: only on request */
+	int depth;                   /* accepted; libgit2 1.5.1 fetches in full (a warning) */
+	char *token_file, *username, *password_file, *ca_file;
+	int keep;                    /* revisions kept on disk */
 	int rollback;
+	int64_t verify_window_ms;
+	char *path;                  /* config_git: the file in the repository */
+	uint64_t hash;               /* of the whole mapping */
 	struct pos pos;
 };
 
@@ -182,7 +196,8 @@ struct service {
 	struct strv watch;
 	struct git_cfg git;          /* url NULL when unset */
 	int critical;
-	struct command pre_start, post_stop;
+	struct command pre_start, post_stop, pre_deploy;
+	int64_t pre_deploy_timeout_ms;
 	struct notify_cfg notify;
 	struct { int64_t max_size; int keep; } log;
 	struct strv tags;
@@ -244,6 +259,9 @@ struct config {
 	proto_perm control_allow;
 	struct http_cfg http;
 	struct notify_cfg notify;
+	struct git_cfg config_git;   /* url NULL when unset */
+	char *git_user;              /* NULL: the state directory's owner, nobody for root */
+	struct pos git_user_pos;
 	struct service *svcs;
 	int nsvcs;
 	struct arena *arena;  /* owns every string and array above */

@@ -87,6 +87,18 @@ static void notify(struct cp *c, struct notify_cfg *nc)
 	nc->pos = pos(c, nc->pos);
 }
 
+static void git(struct cp *c, struct git_cfg *g)
+{
+	g->url = str(c, g->url);
+	g->ref = str(c, g->ref);
+	g->token_file = str(c, g->token_file);
+	g->username = str(c, g->username);
+	g->password_file = str(c, g->password_file);
+	g->ca_file = str(c, g->ca_file);
+	g->path = str(c, g->path);
+	g->pos = pos(c, g->pos);
+}
+
 static void command(struct cp *c, struct command *m)
 {
 	m->argv = strs(c, m->argv, m->argc);
@@ -118,10 +130,9 @@ static void service(struct cp *c, struct service *s)
 	s->limits.cpu_pos = pos(c, s->limits.cpu_pos);
 	strv(c, &s->profiles);
 	strv(c, &s->watch);
-	s->git.url = str(c, s->git.url);
-	s->git.branch = str(c, s->git.branch);
-	s->git.pos = pos(c, s->git.pos);
+	git(c, &s->git);
 	command(c, &s->pre_start);
+	command(c, &s->pre_deploy);
 	command(c, &s->post_stop);
 	notify(c, &s->notify);
 	strv(c, &s->tags);
@@ -152,6 +163,9 @@ int config_compact(struct config *cfg)
 	n.http.user = str(&c, cfg->http.user);
 	n.http.pos = pos(&c, cfg->http.pos);
 	notify(&c, &n.notify);
+	git(&c, &n.config_git);
+	n.git_user = str(&c, cfg->git_user);
+	n.git_user_pos = pos(&c, cfg->git_user_pos);
 	n.svcs = mem(&c, cfg->svcs, (size_t)cfg->nsvcs * sizeof *cfg->svcs);
 	for (int k = 0; n.svcs && k < cfg->nsvcs; k++)
 		service(&c, &n.svcs[k]);

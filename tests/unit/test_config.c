@@ -435,10 +435,28 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    limits: {cpu: 0.5}\n", 0, 1, "services.web.limits.cpu: not supported yet by mls supervise (it needs cgroups)", 4, 14, "services.web.limits.cpu" },
 	{ __LINE__, SVC "    limits: {cpu: 0}\n", 1, 1, "expected a number of CPUs > 0 like 0.5 or 2, got '0'", 4, 19, NULL },
 	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", 0, 1, "services.web.notify: not supported yet by mls supervise", 4, 5, "services.web.notify" },
-	{ __LINE__, SVC "    git: {url: \"https://h/r.git\"}\n", 0, 1, "services.web.git: not supported yet by mls supervise", 4, 5, "services.web.git" },
-	{ __LINE__, SVC "    git: {url: \"git@h:r.git\"}\n", 1, 1, "ssh is not supported", 4, 16, "services.web.git.url" },
-	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 500ms}\n", 1, 1, "must be at least 1s", 4, 45, NULL },
-	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", branch: \"a..b\"}\n", 1, 1, "bad branch name 'a..b'", 4, 43, NULL },
+
+	/* git: and config_git: (issue 11) */
+	{ __LINE__, SVC "    git: {url: \"git@h:r.git\"}\n", 1, 0, "ssh is not supported", 4, 16, "services.web.git.url" },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 500ms}\n", 1, 0, "must be at least 1s", 4, 45, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", branch: \"a..b\"}\n", 1, 0, "bad ref 'a..b'", 4, 43, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 0}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", depth: 1}\n", 0, 1, "fetches are full in this build", 4, 42, "services.web.git.depth" },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", ref: a, branch: b}\n", 1, 0, "'branch' and 'ref' name the same thing", 4, 51, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", token_file: /t, username: u, password_file: /p}\n", 1, 0, "exclude each other", 4, 0, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", username: u}\n", 1, 0, "needs 'password_file'", 4, 45, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", keep: 0}\n", 1, 0, NULL, 4, 0, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", verify_window: 10ms}\n", 1, 0, "must be at least 1s", 4, 0, NULL },
+	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", path: x.yaml}\n", 1, 0, "unknown key 'path'", 4, 0, NULL },
+	{ __LINE__, SVC "    git: {rollback: true}\n", 1, 0, "missing 'url'", 4, 10, NULL },
+	{ __LINE__, SVC "    hooks: {pre_deploy: [\"true\"]}\n", 1, 0, "the service has no 'git:'", 4, 0, NULL },
+	{ __LINE__, SVC "    git: {url: /srv/r.git}\n    schedule: \"* * * * *\"\n", 1, 0, "a job cannot be deployed from git", 4, 0, NULL },
+	{ __LINE__, "services:\n  api:\n    git: {url: /srv/r.git}\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "services:\n  mls-gitwatch: {command: x}\n", 1, 0, "the name 'mls-gitwatch' is mls's own", 2, 0, NULL },
+	{ __LINE__, "config_git: {url: /srv/fleet.git, path: /etc/x}\n" SVC, 1, 0, "bad path '/etc/x'", 1, 0, NULL },
+	{ __LINE__, "config_git: {url: /srv/fleet.git, keep: 2}\n" SVC, 1, 0, "unknown key 'keep'", 1, 0, NULL },
+	{ __LINE__, "config_git: {url: /srv/fleet.git, ref: ring/canary}\n" SVC, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "git_user: root\n" SVC, 1, 0, "gitwatch never runs as root", 1, 11, "git_user" },
 };
 
 /* Once known problems (reported, then fixed in the loader): kept as rows */
@@ -1336,10 +1354,10 @@ _Static_assert(sizeof(struct notify_target) == 120, "struct notify_target change
 _Static_assert(sizeof(struct dep) == 32, "struct dep changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct git_cfg) == 48, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 864, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 320, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 968, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 456, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1578,9 +1596,18 @@ static void cmp_limits(struct cmp *c, const struct limits *x, const struct limit
 static void cmp_git(struct cmp *c, const struct git_cfg *x, const struct git_cfg *y)
 {
 	CS(url);
-	CS(branch);
+	CS(ref);
 	CI(interval_ms);
+	CI(depth);
+	CS(token_file);
+	CS(username);
+	CS(password_file);
+	CS(ca_file);
+	CI(keep);
 	CI(rollback);
+	CI(verify_window_ms);
+	CS(path);
+	CU(hash);
 	CP(pos);
 }
 
@@ -1664,6 +1691,8 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CI(critical);
 	CC(pre_start);
 	CC(post_stop);
+	CC(pre_deploy);
+	CI(pre_deploy_timeout_ms);
 	CNEST(cmp_notify, "notify", &x->notify, &y->notify);
 	CI(log.max_size);
 	CI(log.keep);
@@ -1700,6 +1729,9 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CU(control_allow);
 	CNEST(cmp_http, "http", &x->http, &y->http);
 	CNEST(cmp_notify, "notify", &x->notify, &y->notify);
+	CNEST(cmp_git, "config_git", &x->config_git, &y->config_git);
+	CS(git_user);
+	CP(git_user_pos);
 	CI(nsvcs);
 	if (y->arena == x->arena && !c->record)
 		cmp_bad(c, "arena", "the same arena before and after compaction");
@@ -1771,7 +1803,7 @@ static void test_compact_reference(void)
 	const char *const files[] = { path };
 	config_load(&a, files, 1, &o, &d);
 	config_load(&b, files, 1, &o, &d);
-	tap_ok(!d.io_error && d.errors == 0 && d.warnings > 0 && a.nsvcs == 6 /* 5 + mls-httpd */, __LINE__,
+	tap_ok(!d.io_error && d.errors == 0 && d.warnings > 0 && a.nsvcs == 7 /* 5 + mls-httpd, mls-gitwatch */, __LINE__,
 	       "compact reference: %s loads (%d errors, %d warnings for the LATER keys, %d services)", path,
 	       d.errors, d.warnings, a.nsvcs);
 	for (int i = 0; i < d.n && d.errors; i++)
@@ -1788,7 +1820,7 @@ static void test_compact_reference(void)
 	tap_ok(web && web->health.kind == HC_HTTP && web->health.http && web->health.start_period_ms == 0 &&
 		       web->health.start_interval_ms == 1000 && web->health.nexpect == 2 &&
 		       web->health.expect_status[1] == 204 && web->health.success_threshold == 1 && web->watchdog_ms == 30000 &&
-		       web->git.url && web->git.branch && web->git.rollback && web->watch.n == 2 &&
+		       web->git.url && web->git.ref && web->git.rollback && web->git.keep == 3 && web->git.token_file && web->pre_deploy.argc && a.config_git.url && a.git_user && web->watch.n == 2 &&
 		       web->limits.cpu == 0.5 && web->limits.memory > 0 && web->limits.core == 0 &&
 		       web->notify.n && web->notify.t[0].url && web->ready == READY_HEALTHY && web->ndeps == 2 && web->has_nice &&
 		       web->pre_start.argv && web->post_stop.argv && web->env_file.n == 1 && web->environment.n == 2 &&
@@ -1869,7 +1901,7 @@ static void test_compact_more(void)
 	const char *const files[] = { f1, f2 };
 	config_load(&a, files, 2, &o, &d);
 	config_load(&b, files, 2, &o, &d);
-	tap_ok(d.errors == 0 && a.nsvcs == 6 /* 5 + mls-httpd */ && a.nfiles == 3, __LINE__,
+	tap_ok(d.errors == 0 && a.nsvcs == 7 /* 5 + mls-httpd, mls-gitwatch */ && a.nfiles == 3, __LINE__,
 	       "compact more: the config loads (%d errors, %d services, %d files)", d.errors, a.nsvcs, a.nfiles);
 	for (int i = 0; i < d.n && d.errors; i++)
 		if (d.v[i].sev == DIAG_ERROR)
