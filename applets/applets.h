@@ -25,6 +25,10 @@
 		"mls httpd\n" \
 		"started by mls supervise as the instance mls-httpd when the config has http:;\n" \
 		"its control connection is fd 3 (docs/api.md)") \
+	APPLET(import, "print the mls config for another tool's setup (AutoExec)", \
+		"mls import autoexec FILE|-\n" \
+		"FILE: AutoExec's services list, one 'URL [BRANCH] [DIR]' a line ('-': stdin);\n" \
+		"prints the config on stdout. exit: 0 all converted, 1 lines left out (stderr), 2 usage") \
 	APPLET(validate, "check config files and report every problem", \
 		"mls validate [-c FILE]... [--profile P]... [--format text|json|github] [--strict] [FILE|DIR]...")
 

@@ -4,7 +4,7 @@
 # Needs: MLS (absolute path of the binary), TESTS_DIR.
 . "${TESTS_DIR:?}/lib.sh"
 
-APPLETS="supervise ctl health gitwatch httpd validate"
+APPLETS="supervise ctl health gitwatch httpd import validate"
 STUBS="gitwatch httpd"
 # mls health without a URL asks a supervisor: none listens at this socket
 export MLS_SOCKET="$T/no-supervisor.sock"
@@ -48,7 +48,7 @@ stub_re() {
 
 run "$MLS" --list
 is "$RC" 0 "--list exits 0"
-is "$OUT" "$(printf '%s\n' $APPLETS)" "--list prints the six applets, one per line"
+is "$OUT" "$(printf '%s\n' $APPLETS)" "--list prints the seven applets, one per line"
 is "$ERR" "" "--list prints nothing on stderr"
 
 run "$MLS" --help
@@ -230,7 +230,7 @@ run "$SELF" --install "$T/hard"
 is "$RC" 0 "--install DIR exits 0"
 is "$ERR" "" "--install DIR: nothing on stderr"
 want_links=$(printf 'mls-%s\n' $APPLETS | sort)
-is "$(ls "$T/hard")" "$want_links" "--install DIR: mls-APPLET for the six applets"
+is "$(ls "$T/hard")" "$want_links" "--install DIR: mls-APPLET for the seven applets"
 st=0
 for a in $APPLETS; do
 	f="$T/hard/mls-$a"
@@ -246,7 +246,7 @@ is "$ERR" "" "--install DIR again: nothing on stderr"
 
 run "$SELF" --install -s "$T/sym"
 is "$RC" 0 "--install -s DIR exits 0"
-is "$(ls "$T/sym")" "$want_links" "--install -s DIR: mls-APPLET for the six applets"
+is "$(ls "$T/sym")" "$want_links" "--install -s DIR: mls-APPLET for the seven applets"
 st=0
 for a in $APPLETS; do
 	f="$T/sym/mls-$a"
