@@ -1,7 +1,8 @@
 /* mls gitwatch: follow git repositories and deploy new commits.
  *
- * Today only its git core, as developer commands (the supervised instance
- * with its deploy state machine comes with issue 11):
+ * With no argument it is the instance mls-gitwatch that supervise runs
+ * (fd 3 its control connection): gw_main.c and gw.h. Its git core is also
+ * reachable as developer commands:
  *
  *   mls gitwatch --clone URL DIR [--ref REF] [OPTIONS]
  *   mls gitwatch --fetch DIR [--ref REF] [OPTIONS]
@@ -40,9 +41,10 @@ int gitwatch_main(int argc, char **argv)
 #include <unistd.h>
 #include <git2.h>
 #include "gitstream.h"
+#include "gw.h"
 #include "parse.h"
 
-struct gw {
+struct dev {
 	const char *user;
 	char token[1024];         /* from --token-file; empty: none */
 	int cred_tries;
@@ -99,7 +101,7 @@ static int read_token(const char *path, char *buf, size_t size)
 static int credentials(git_credential **out, const char *url, const char *user_from_url,
 	unsigned int allowed, void *payload)
 {
-	struct gw *g = payload;
+	struct dev *g = payload;
 	(void)url;
 	if (!g->token[0] || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
 		return GIT_PASSTHROUGH;
@@ -160,7 +162,7 @@ static int deploy(git_repository *repo, const char *ref)
 	return rc;
 }
 
-static void fetch_options(git_fetch_options *fo, struct gw *g)
+static void fetch_options(git_fetch_options *fo, struct dev *g)
 {
 	fo->callbacks.credentials = credentials;
 	fo->callbacks.payload = g;
@@ -168,7 +170,7 @@ static void fetch_options(git_fetch_options *fo, struct gw *g)
 	fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 }
 
-static int do_clone(struct gw *g, const char *url, const char *dir, const char *ref)
+static int do_clone(struct dev *g, const char *url, const char *dir, const char *ref)
 {
 	git_clone_options o;
 	git_repository *repo;
@@ -182,7 +184,7 @@ static int do_clone(struct gw *g, const char *url, const char *dir, const char *
 	return rc;
 }
 
-static int do_fetch(struct gw *g, const char *dir, const char *ref)
+static int do_fetch(struct dev *g, const char *dir, const char *ref)
 {
 	git_repository *repo;
 	git_remote *remote;
@@ -211,9 +213,11 @@ int gitwatch_main(int argc, char **argv)
 {
 	const char *clone_url = NULL, *fetch_dir = NULL, *dir = NULL, *ref = NULL;
 	const char *ca = NULL, *token_file = NULL;
-	struct gw g = { .user = NULL };
+	struct dev g = { .user = NULL };
 	int64_t timeout = GITSTREAM_DEFAULT_TIMEOUT_MS;
 
+	if (argc == 1)
+		return gw_main();
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
@@ -247,11 +251,8 @@ int gitwatch_main(int argc, char **argv)
 		else if (parse_duration(v, &timeout) || timeout <= 0 || timeout > INT32_MAX)
 			return usage("--timeout: not a duration > 0: %s", v);
 	}
-	if (!clone_url && !fetch_dir) {
-		fprintf(stderr, "mls gitwatch: not implemented yet (the supervised mode comes with "
-			"issue 11; developer commands: --clone URL DIR, --fetch DIR)\n");
-		return 1;
-	}
+	if (!clone_url && !fetch_dir)
+		return usage("%s", "--clone URL DIR or --fetch DIR");
 	if (clone_url && fetch_dir)
 		return usage("%s", "--clone and --fetch exclude each other");
 	if (clone_url && !dir)
