@@ -11,13 +11,11 @@
  * httpd binds nothing and only sends the webhooks. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +23,7 @@
 #include "cJSON.h"
 #include "hd.h"
 #include "parse.h"
+#include "privdrop.h"
 #include "spawn.h"
 #if MLS_HAVE_TLS
 #include "tlscert.h"
@@ -239,15 +238,9 @@ static int drop_privileges(char *err, size_t errsz)
 			snprintf(err, errsz, "http.user must not be root");
 			return -1;
 		}
-		if (setgroups(1, &u.gid) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0) {
-			snprintf(err, errsz, "cannot become %s: %s", who, strerror(errno));
-			return -1;
-		}
-		if (setuid(0) == 0) {
-			snprintf(err, errsz, "dropping privileges did not hold");
-			return -1;
-		}
-	} else if (s->user) {
+		return privdrop(u.uid, u.gid, err, errsz);
+	}
+	if (s->user) {
 		struct spawn_user u;
 		if (spawn_resolve_user(s->user, &u, err, errsz) < 0)
 			return -1;
@@ -256,12 +249,9 @@ static int drop_privileges(char *err, size_t errsz)
 			return -1;
 		}
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(err, errsz, "no_new_privs: %s", strerror(errno));
-		return -1;
-	}
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* tokens in memory: no ptrace by the same uid */
-	return 0;
+	/* not root: nothing to drop; no_new_privs, and not dumpable (tokens
+	 * in memory: no ptrace by the same uid) */
+	return privdrop(geteuid(), getegid(), err, errsz);
 }
 
 /* ------------------------------------------------------------ the loop */
