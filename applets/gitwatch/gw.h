@@ -92,6 +92,7 @@ struct gw_svc {
 	int crashes;                 /* failed exits in the window */
 	char inst_stopping[GW_MAX_INSTANCES]; /* 1: its last state: stopping */
 	int pending;                 /* a deploy_request waits for idle */
+	int asked;                   /* the attempt under way was asked for */
 	char *pending_ref;           /* its ref, or NULL */
 	int cred_tries;              /* within one fetch */
 	void *repo;                  /* git_repository *, open after a fetch */

@@ -24,6 +24,9 @@
 #define BACKOFF_MAX_MS 300000 /* 5 min */
 
 static void attempt(struct gw_svc *s, const char *ref, int asked);
+
+/* a deploy_request that found nothing to deploy: event up_to_date */
+static void up_to_date(struct gw_svc *s, const char *name, const char *msg);
 static void to_idle(struct gw_svc *s);
 static void on_window(struct loop *l, int64_t id, void *ctx);
 
@@ -125,6 +128,19 @@ static uint64_t restart(struct gw_svc *s)
 	return seq;
 }
 
+static void up_to_date(struct gw_svc *s, const char *name, const char *msg)
+{
+	gw_log(s, "%s: %s", name, msg);
+	if (s->is_config || !s->current[0])
+		return;
+	struct ann a;
+	ann_start(&a, s);
+	ann_revision(&a, s, s->current, s->sv.ref);
+	ann_add(&a, "message", msg);
+	ann_add(&a, "event", "up_to_date");
+	ann_send(&a, s);
+}
+
 /* --------------------------------------------------------------- timers */
 
 static void on_poll(struct loop *l, int64_t id, void *ctx)
@@ -179,7 +195,7 @@ static void to_idle(struct gw_svc *s)
 static void fail_early(struct gw_svc *s, const char *msg, int phase_changed)
 {
 	gw_log(s, "deploy failed: %s", msg);
-	int again = !strcmp(s->last_fail, msg);
+	int again = !strcmp(s->last_fail, msg) && !s->asked;
 	snprintf(s->last_fail, sizeof s->last_fail, "%s", msg);
 	struct ann a;
 	if (s->is_config) {
@@ -410,6 +426,7 @@ static void attempt(struct gw_svc *s, const char *ref, int asked)
 	struct gw_saved *v = &s->sv;
 	if (s->stage != ST_IDLE)
 		return;
+	s->asked = asked;
 	if (!s->current[0] && v->phase != PH_FAILED && !s->is_config)
 		annotate_phase(s, PH_CLONING, NULL);
 	snprintf(s->cand_ref, sizeof s->cand_ref, "%s", ref ? ref : s->ref ? s->ref : "");
@@ -429,7 +446,7 @@ static void attempt(struct gw_svc *s, const char *ref, int asked)
 		v->hold[0] = 0;
 	if (!strcmp(sha, s->current) || (!ref && !strcmp(sha, v->hold))) {
 		if (asked)
-			gw_log(s, "%.7s (%s) already deployed", sha, name);
+			up_to_date(s, name, "already deployed");
 		s->last_fail[0] = 0;
 		to_idle(s);
 		return;
@@ -439,6 +456,8 @@ static void attempt(struct gw_svc *s, const char *ref, int asked)
 			gw_log(s, "%.7s (%s) is marked bad (%s): not deployed", sha, name,
 				v->bad[gw_bad_find(s, sha)].reason);
 		memcpy(s->skipped, sha, sizeof s->skipped);
+		if (asked)
+			up_to_date(s, name, v->bad[gw_bad_find(s, sha)].reason);
 		to_idle(s);
 		return;
 	}
