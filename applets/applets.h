@@ -11,7 +11,7 @@
 		"mls ctl [-s SOCKET] [--json] [--timeout DURATION] [--no-wait] COMMAND [ARGS...]\n" \
 		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \
 		"  logs [-f] [-n N] [-t] NAME | history NAME | health NAME... | events | top | reload | shutdown |\n" \
-		"  version | run NAME[.N] [-c FILE]...") \
+		"  version | run NAME[.N] [-c FILE]... | deploy NAME [REF] | rollback NAME") \
 	APPLET(health, "probe a URL or HOST:PORT, or ask the supervisor whether its services are healthy", \
 		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \
 		"       mls health [-t TIMEOUT] [-s SOCKET] [NAME...]\n" \

@@ -440,7 +440,7 @@ static void unsupported(struct loader *L, const struct ynode *n, const struct kp
 
 const char *const notify_event_names[NOTE_COUNT + 1] = {
 	"crash", "restart", "unhealthy", "failed", "deployed", "started", "stopped", "healthy",
-	"reload", "rolled_back", "heartbeat", NULL
+	"reload", "rolled_back", "heartbeat", "deploy_failed", "config_rejected", NULL
 };
 
 static void hash_tree(uint64_t *h, const struct ynode *n, int depth);
@@ -500,7 +500,7 @@ static int conv_notify_target(struct loader *L, const struct ynode *n, const str
 				if (sug)
 					err(L, it, kk, "unknown event '%s' (did you mean '%s'?)", ev.v[i], sug);
 				else
-					err(L, it, kk, "unknown event '%s' (expected some of: crash, restart, unhealthy, healthy, failed, started, stopped, reload, deployed, rolled_back, heartbeat)", ev.v[i]);
+					err(L, it, kk, "unknown event '%s' (expected some of: crash, restart, unhealthy, healthy, failed, started, stopped, reload, deployed, rolled_back, deploy_failed, config_rejected, heartbeat)", ev.v[i]);
 			}
 		} else if (IS(key, "services")) {
 			if (get_strv(L, v, kk, 0, 0, &t->services) == 0 && t->services.n > NOTIFY_MAX_SERVICES)
@@ -1726,7 +1726,7 @@ static int conv_control_allow(struct loader *L, const struct ynode *n, const str
 		return 0; /* reset to the default */
 	grantable[0] = 0;
 	for (int i = 0; proto_mutating[i]; i++)
-		if (i != PROTO_PERM_BIT_DEBUG_CLOCK) {
+		if (!((1u << i) & PROTO_PERM_UNGRANTABLE)) {
 			words[nw++] = proto_mutating[i];
 			if (gl < sizeof grantable)
 				gl += snprintf(grantable + gl, sizeof grantable - gl, "%s%s", gl ? ", " : "", proto_mutating[i]);
@@ -1757,7 +1757,7 @@ static int conv_control_allow(struct loader *L, const struct ynode *n, const str
 		for (int j = 0; words[j] && !known; j++)
 			known = !strcmp(w, words[j]);
 		if (known && !strcmp(w, "all")) {
-			p = PROTO_PERM_ALL;
+			p = PROTO_PERM_ALL & ~(proto_perm)PROTO_PERM_UNGRANTABLE;
 		} else if (known) {
 			p |= proto_perm_of(w); /* 0 for a read-only one */
 		} else {
@@ -1840,7 +1840,7 @@ static int conv_http(struct loader *L, const struct ynode *n, const struct kp *k
 				IS(key, "read_token_file"));
 		} else if (IS(key, "allow")) {
 			conv_control_allow(L, v, kk, &h->allow);
-			h->allow &= ~(proto_perm)PROTO_PERM_DEBUG_CLOCK;
+			h->allow &= ~(proto_perm)PROTO_PERM_UNGRANTABLE;
 		} else if (IS(key, "public")) {
 			struct strv pv = {0};
 			h->public_ = 0;

@@ -36,12 +36,15 @@ enum { PROTO_NREAD = 0 PROTO_READ_COMMANDS(PROTO_COUNT_) }; /* how many */
 #undef PROTO_COUNT_
 
 /* X(ID, "name"): the bit PROTO_PERM_ID. debug-clock is a test hook
- * (MLS_TEST_CLOCK=1) that control_allow cannot name: only full access has
- * it. */
+ * (MLS_TEST_CLOCK=1) and annotate is gitwatch's (it covers `annotate`,
+ * `pre-deploy` and `config-apply`, docs/gitwatch-protocol.md): neither can
+ * be named by control_allow or http.allow; only full access has them (and
+ * gitwatch's channel, annotate). */
 #define PROTO_MUTATING(X) \
 	X(START, "start") X(STOP, "stop") X(RESTART, "restart") \
 	X(SIGNAL, "signal") X(RELOAD, "reload") X(SHUTDOWN, "shutdown") \
-	X(DEBUG_CLOCK, "debug-clock")
+	X(DEPLOY, "deploy") X(ROLLBACK, "rollback") \
+	X(ANNOTATE, "annotate") X(DEBUG_CLOCK, "debug-clock")
 
 typedef unsigned proto_perm; /* PROTO_PERM_* bits */
 
@@ -63,7 +66,11 @@ enum {
 /* control_group members when control_allow is not set: all but shutdown */
 #define PROTO_PERM_GROUP_DEFAULT \
 	(PROTO_PERM_START | PROTO_PERM_STOP | PROTO_PERM_RESTART | \
-	 PROTO_PERM_SIGNAL | PROTO_PERM_RELOAD)
+	 PROTO_PERM_SIGNAL | PROTO_PERM_RELOAD | PROTO_PERM_DEPLOY | PROTO_PERM_ROLLBACK)
+/* what no configuration can grant */
+#define PROTO_PERM_UNGRANTABLE (PROTO_PERM_ANNOTATE | PROTO_PERM_DEBUG_CLOCK)
+/* mls gitwatch's channel */
+#define PROTO_PERM_GITWATCH (PROTO_PERM_START | PROTO_PERM_STOP | PROTO_PERM_RESTART | PROTO_PERM_ANNOTATE)
 
 /* The names, NULL-terminated (lib/proto.c): the read-only requests, and
  * the mutating ones indexed by their PROTO_PERM_BIT_* */

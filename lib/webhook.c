@@ -79,6 +79,14 @@ unsigned wh_map(struct wh_track *t, const cJSON *ev)
 		return NOTE_HEALTHY;
 	if (!strcmp(type, "unhealthy"))
 		return NOTE_UNHEALTHY;
+	if (!strcmp(type, "deployed"))
+		return NOTE_DEPLOYED;
+	if (!strcmp(type, "rolled_back"))
+		return NOTE_ROLLED_BACK;
+	if (!strcmp(type, "deploy_failed"))
+		return NOTE_DEPLOY_FAILED;
+	if (!strcmp(type, "config_rejected"))
+		return NOTE_CONFIG_REJECTED;
 	const char *name = jstr(ev, "name");
 	if (!name)
 		return 0;

@@ -174,7 +174,7 @@ mctl start web
 is "$RC" 0 "default: member may start"
 mctl shutdown
 is "$RC" 1 "default: member may not shut down: exit 1"
-is "$ERR" "mls ctl: not allowed: shutdown (allowed: $READ, start, stop, restart, signal, reload)" \
+is "$ERR" "mls ctl: not allowed: shutdown (allowed: $READ, start, stop, restart, signal, reload, deploy, rollback)" \
 	"default: everything but shutdown"
 
 # ---------------------- reload without control_group: the socket stays 0660

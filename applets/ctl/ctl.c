@@ -127,6 +127,8 @@ static const struct cmd {
 	{ "shutdown", ctl_shutdown, 1 },
 	{ "version", ctl_version, 1 },
 	{ "run", ctl_run, 0 },
+	{ "deploy", ctl_deploy, 1 },
+	{ "rollback", ctl_deploy, 1 },
 };
 
 /* Is argv[*i] a global option? Consumes its value; returns 1 (taken), 0
@@ -156,6 +158,7 @@ static int global_opt(struct ctl *c, int argc, char **argv, int *i)
 	else
 		return 0;
 	if (!strncmp(a, "--timeout", 9)) {
+		c->timeout_set = 1;
 		if (parse_duration(val, &c->timeout_ms) || c->timeout_ms < 0) {
 			ctl_usage("--timeout: '%s' is not a duration (90s, 2m, 0 for none)", val);
 			return -1;

@@ -33,6 +33,7 @@ struct ctl {
 	int json;           /* print raw replies */
 	int no_wait;
 	int64_t timeout_ms; /* 0 = no limit */
+	int timeout_set;    /* --timeout given */
 };
 
 /* --- ctl_conn.c: lib/ctlclient with ctl's messages and exit codes ---
@@ -99,6 +100,7 @@ int ctl_logs(const struct ctl *c, int argc, char **argv);
 int ctl_history(const struct ctl *c, int argc, char **argv);
 int ctl_events(const struct ctl *c, int argc, char **argv);
 int ctl_run(const struct ctl *c, int argc, char **argv);
+int ctl_deploy(const struct ctl *c, int argc, char **argv); /* deploy|rollback */
 
 /* Usage error for a command: prints msg and the usage, returns CTL_USAGE */
 int ctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

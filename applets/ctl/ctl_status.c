@@ -41,6 +41,9 @@ static char *status_note(const cJSON *s, char *buf, size_t sz)
 	double v;
 	char t[64];
 	buf[0] = 0;
+	const char *dep = js_str(s, "deploy");
+	if (dep && (!reason || strcmp(reason, dep)))
+		note_add(buf, sz, "%s", dep); /* git: deployed 3f2a9c1, rolled back from ... */
 	if (reason)
 		note_add(buf, sz, "%s", reason);
 	else if (state && (!strcmp(state, "exited") || !strcmp(state, "failed") || !strcmp(state, "backoff"))) {

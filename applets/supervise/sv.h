@@ -8,6 +8,8 @@
  *   sv_journal.c journal replay (restart counts and history across runs)
  *   sv_sched.c   the reconcile pass (dependencies, startup order,
  *                shutdown order), reaping, lookups by name and pid
+ *   sv_git.c     services deployed from git: what gitwatch annotates,
+ *                hooks.pre_deploy, the deploy events
  *   sv_health.c  health checks (tcp, http, exec) probed in the loop
  *   sv_step.c    the life of an instance: inst_step(), the one transition
  *                function, and the policy (backoff, restart limit, exits)
@@ -192,8 +194,24 @@ struct inst {
 	int ever_started;        /* by this mls process (journal: restart or not) */
 };
 
+/* A service deployed from git: what mls gitwatch said (annotate) */
+struct svcgit {
+	char revision[41];       /* the commit in `current`; "" until the first checkout */
+	char from[41];           /* rolled_back: the bad commit */
+	char phase[16];          /* cloning updating verifying deployed rolled_back failed; "" */
+	char *ref, *message;     /* malloc'd or NULL */
+	char **argv;             /* autoexec.txt's command (no `command:`), malloc'd */
+	int argc;
+	/* hooks.pre_deploy, run on gitwatch's request */
+	pid_t hook_pid;
+	int64_t hook_timer, hook_started;
+	int hook_timed_out;
+	char hook_rev[41];
+};
+
 struct svc {
 	struct service *cfg;     /* in sv.cfg, or in an old config while removed */
+	struct svcgit *git;      /* NULL until gitwatch annotates it */
 	struct config *owner;    /* the config cfg lives in */
 	struct inst **inst;
 	int ninst;
@@ -250,6 +268,7 @@ struct sv {
 	char **environ_base;
 	long long orig_nofile;   /* RLIMIT_NOFILE soft limit services get */
 	char *self_exe;          /* the path of this mls binary (for `mls health`), or NULL */
+	char *git_config;        /* config_git's file in STATE_DIR/git/.config, or NULL */
 	char scratch[LOG_READ_MAX];
 };
 
@@ -291,6 +310,11 @@ void sv_emit_supervisor(const char *action);      /* "start", "stop" (journal) *
  * check's message */
 void sv_emit_health(const struct inst *i, const char *type, const char *msg);
 const char *health_name(enum health h);           /* null for H_NONE */
+/* A service-level event (deployed, rolled_back, deploy_failed,
+ * pre_deploy, deploy_request, rollback_request, config_rejected): the log
+ * line msg (none when NULL), raw = its fields as JSON text (,"k":v...),
+ * journaled when `journal` */
+void sv_emit_service(const char *type, enum log_level lv, const char *msg, const char *raw, int journal);
 /* Output lines of an instance for `logs -f` followers of its service */
 void sv_emit_output(const struct inst *i, const char *buf, size_t n);
 
@@ -320,6 +344,13 @@ int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struc
  * no readiness (a health check's exec) */
 int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct child *out, char *err,
 	size_t errsz);
+/* STATE_DIR/git/SVC[/leaf] */
+void git_path(char *buf, size_t size, const char *svc, const char *leaf);
+/* A git service's hooks.pre_deploy in dir (the new checkout) with
+ * GIT_REVISION=rev, its output to the instance's log; in its own process
+ * group. 0, or -1 with err. */
+int child_spawn_git_hook(struct inst *i, const struct command *cmd, const char *dir, const char *rev,
+	struct child *out, char *err, size_t errsz);
 /* Reads a readiness fd once: 1 a line came (ready), 0 nothing yet, -1
  * closed or failed (stop listening). */
 int child_ready_line(int fd);
@@ -379,6 +410,30 @@ int policy_failed(int code, int sig, int timed_out);
 int policy_restarts(enum restart_policy p, int failed);
 int policy_in_start_period(const struct healthcheck *h, enum health st, int64_t up_ms);
 
+/* ------------------------------------------------------------ sv_git.c */
+
+/* Is mls-gitwatch running (deploy requests reach it)? */
+int git_watcher_up(void);
+/* Has gitwatch given it a revision (it may start)? */
+int git_has_revision(const struct svc *s);
+/* Why it waits for gitwatch ("cloning", "failed: ...") into buf */
+const char *git_wait_reason(const struct svc *s, char *buf, size_t size);
+/* "deployed 3f2a9c1", "rolled back from ...", "" when nothing said */
+const char *git_display(const struct svc *s, char *buf, size_t size);
+/* ,"revision":...,"deploy":...,"git":{...} for status (git services only) */
+void git_status_json(struct jbuf *b, const struct svc *s);
+/* `annotate NAME KEY=VALUE...` (docs/gitwatch-protocol.md): 0, or -1
+ * with err and nothing changed */
+int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz);
+/* `pre-deploy NAME SHA`: runs hooks.pre_deploy; its end is the event
+ * pre_deploy. 0, or -1 with err. */
+int git_pre_deploy(struct svc *s, const char *rev, char *err, size_t errsz);
+/* The service whose pre_deploy hook is pid, or NULL; then its exit */
+struct svc *git_hook_owner(pid_t pid);
+void git_hook_exited(struct svc *s, int status);
+/* Frees s->git (a running hook is killed) */
+void git_free(struct svc *s);
+
 /* --------------------------------------------------------- sv_health.c */
 
 /* Makes the instance's probe match its state: scheduled while it is
@@ -435,6 +490,11 @@ int sv_apply(struct config *ncfg, struct jbuf *reply);
  * is invalid (nothing changed; the messages logged, in reply and in the
  * `reload` event) */
 int sv_reload(struct jbuf *reply);
+/* config_git: loads the files plus STATE_DIR/git/.config/rev-REV/PATH and
+ * applies them when valid (SV.git_config becomes .config/current/PATH);
+ * when invalid nothing changes and config_rejected is emitted. The reply
+ * is the reload's. 0 or -1. */
+int sv_config_apply(const char *rev, struct jbuf *reply);
 /* Watches the directories of the config files and include globs with
  * inotify; a change reloads after DEBOUNCE_MS. Without inotify: a warning,
  * SIGHUP and `reload` still work. */

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "jbuf.h"
@@ -173,38 +174,54 @@ static int open_notify(const struct inst *i, char *var, size_t varsz)
 	return fd;
 }
 
-/* envp with NOTIFY_SOCKET replaced by var (malloc'd array, strings not
- * copied), or NULL */
-static char **env_with(char **envp, char *var)
+/* envp with the variables of vars (NAME=VALUE, NULL-terminated) set,
+ * replacing those of the same name (malloc'd array, strings not copied),
+ * or NULL */
+static char **env_with(char **envp, char *const *vars)
 {
-	int n = 0;
+	int n = 0, nv = 0;
 	while (envp[n])
 		n++;
-	char **envx = malloc((size_t)(n + 2) * sizeof *envx);
+	while (vars[nv])
+		nv++;
+	char **envx = malloc((size_t)(n + nv + 1) * sizeof *envx);
 	if (!envx)
 		return NULL;
 	int m = 0;
-	for (int k = 0; k < n; k++)
-		if (strncmp(envp[k], "NOTIFY_SOCKET=", 14))
+	for (int k = 0; k < n; k++) {
+		int dup = 0;
+		for (int v = 0; v < nv && !dup; v++) {
+			size_t l = strcspn(vars[v], "=") + 1;
+			dup = !strncmp(envp[k], vars[v], l);
+		}
+		if (!dup)
 			envx[m++] = envp[k];
-	envx[m++] = var;
+	}
+	for (int v = 0; v < nv; v++)
+		envx[m++] = vars[v];
 	envx[m] = NULL;
 	return envx;
 }
 
-static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, struct child *out,
-	char *err, size_t errsz);
+static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, const char *dir,
+	const char *rev, struct child *out, char *err, size_t errsz);
 
 int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out,
 	char *err, size_t errsz)
 {
-	return spawn_impl(i, cmd, with_ready, i->out_w, out, err, errsz);
+	return spawn_impl(i, cmd, with_ready, i->out_w, NULL, NULL, out, err, errsz);
 }
 
 int child_spawn_to(struct inst *i, const struct command *cmd, int out_fd, struct child *out, char *err,
 	size_t errsz)
 {
-	return spawn_impl(i, cmd, 0, out_fd, out, err, errsz);
+	return spawn_impl(i, cmd, 0, out_fd, NULL, NULL, out, err, errsz);
+}
+
+int child_spawn_git_hook(struct inst *i, const struct command *cmd, const char *dir, const char *rev,
+	struct child *out, char *err, size_t errsz)
+{
+	return spawn_impl(i, cmd, 0, i->out_w, dir, rev, out, err, errsz);
 }
 
 /* The words of a bit set, as a JSON array's contents */
@@ -265,16 +282,11 @@ static void notify_settings(struct jbuf *b, const struct notify_cfg *nc)
  * nor the socket file. Without `http:` (notify: alone) the listen list
  * is empty and httpd binds nothing.
  * Returns the child's end, or -1 with err. */
-static int http_channel(char *err, size_t errsz)
+static void http_settings(struct jbuf *bp)
 {
 	const struct http_cfg *h = &SV.cfg->http;
 	static const char *const tls[] = { "off", "auto", "files" };
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		snprintf(err, errsz, "cannot make the control channel: %s", strerror(errno));
-		return -1;
-	}
-	struct jbuf b = {0};
+#define b (*bp)
 	jb_puts(&b, "{\"listen\":[");
 	for (int k = 0; h->enabled && k < h->listen.n; k++) {
 		jb_puts(&b, k ? "," : "");
@@ -310,6 +322,129 @@ static int http_channel(char *err, size_t errsz)
 	jb_str(&b, h->user);
 	notify_settings(&b, &SV.cfg->notify);
 	jb_puts(&b, "}\n");
+#undef b
+}
+
+/* git settings: path, or null */
+static void jb_path(struct jbuf *b, const char *key, const char *v)
+{
+	jb_printf(b, ",\"%s\":", key);
+	jb_str(b, v);
+}
+
+static void git_fields(struct jbuf *b, const struct git_cfg *g)
+{
+	jb_puts(b, "{\"url\":");
+	jb_str(b, g->url);
+	jb_path(b, "ref", g->ref);
+	jb_printf(b, ",\"interval_ms\":%lld,\"depth\":%d", (long long)g->interval_ms, g->depth);
+	jb_path(b, "token_file", g->token_file);
+	jb_path(b, "username", g->username);
+	jb_path(b, "password_file", g->password_file);
+	jb_path(b, "ca_file", g->ca_file);
+}
+
+/* gitwatch's user: git_user, else the state directory's owner, never
+ * root (nobody, 65534); supervise's own when it is not root */
+static int git_user(uid_t *uid, gid_t *gid, char *err, size_t errsz)
+{
+	struct spawn_user u;
+	struct stat st;
+	if (geteuid() != 0) {
+		*uid = geteuid();
+		*gid = getegid();
+		return 0;
+	}
+	if (SV.cfg->git_user) {
+		if (spawn_resolve_user(SV.cfg->git_user, &u, err, errsz))
+			return -1;
+		*uid = u.uid;
+		*gid = u.gid;
+		if (!u.uid) {
+			snprintf(err, errsz, "git_user %s is root: gitwatch never runs as root", SV.cfg->git_user);
+			return -1;
+		}
+		return 0;
+	}
+	if (stat(SV.state_dir, &st) == 0 && st.st_uid != 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	} else if (spawn_resolve_user("nobody", &u, err, errsz) == 0 && u.uid) {
+		*uid = u.uid;
+		*gid = u.gid;
+	} else {
+		*uid = *gid = 65534;
+	}
+	return 0;
+}
+
+/* mls gitwatch's settings (docs/gitwatch-protocol.md) */
+static int git_settings(struct jbuf *b, char *err, size_t errsz)
+{
+	uid_t uid;
+	gid_t gid;
+	if (git_user(&uid, &gid, err, errsz))
+		return -1;
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s/git", SV.state_dir);
+	jb_puts(b, "{\"state_dir\":");
+	jb_str(b, SV.state_dir);
+	jb_puts(b, ",\"git_dir\":");
+	jb_str(b, dir);
+	jb_printf(b, ",\"uid\":%u,\"gid\":%u,\"services\":[", (unsigned)uid, (unsigned)gid);
+	int first = 1;
+	for (int k = 0; k < SV.cfg->nsvcs; k++) {
+		const struct service *c = &SV.cfg->svcs[k];
+		if (!c->git.url || !c->active || c->internal)
+			continue;
+		jb_puts(b, first ? "" : ",");
+		first = 0;
+		git_fields(b, &c->git);
+		jb_puts(b, ",\"name\":");
+		jb_str(b, c->name);
+		jb_printf(b, ",\"keep\":%d,\"rollback\":%s,\"verify_window_ms\":%lld,\"has_command\":%s,"
+			"\"has_pre_deploy\":%s,\"has_health\":%s,\"replicas\":%d}", c->git.keep,
+			c->git.rollback ? "true" : "false", (long long)c->git.verify_window_ms,
+			c->command.argc ? "true" : "false", c->pre_deploy.argc ? "true" : "false",
+			c->health.kind != HC_NONE ? "true" : "false", c->replicas);
+	}
+	jb_puts(b, "],\"config_git\":");
+	if (SV.cfg->config_git.url) {
+		git_fields(b, &SV.cfg->config_git);
+		jb_puts(b, ",\"path\":");
+		jb_str(b, SV.cfg->config_git.path);
+		jb_puts(b, "}");
+	} else
+		jb_puts(b, "null");
+	jb_puts(b, "}\n");
+	return 0;
+}
+
+/* The control connection of an internal instance (mls httpd, mls
+ * gitwatch): a socketpair whose supervise end is served like an accepted
+ * connection with the permission perm, and whose other end becomes the
+ * child's fd 3. The first line on it, written before the end is adopted,
+ * is the settings. Returns the child's end, or -1 with err. */
+static int internal_channel(const struct service *c, char *err, size_t errsz)
+{
+	int git = !strcmp(c->name, GIT_SERVICE);
+	proto_perm perm = git ? PROTO_PERM_GITWATCH : SV.cfg->http.allow;
+	const char *who = git ? "gitwatch" : "httpd";
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		snprintf(err, errsz, "cannot make the control channel: %s", strerror(errno));
+		return -1;
+	}
+	struct jbuf b = {0};
+	if (git) {
+		if (git_settings(&b, err, errsz)) {
+			jb_free(&b);
+			close(sp[0]);
+			close(sp[1]);
+			return -1;
+		}
+	} else
+		http_settings(&b);
 	/* a fresh socketpair takes far more than this line (its size is
 	 * bounded by the config's: listen addresses, paths, tokens) */
 	ssize_t n = b.oom ? -1 : send(sp[0], b.p, b.len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -317,13 +452,13 @@ static int http_channel(char *err, size_t errsz)
 	int whole = n >= 0 && (size_t)n == b.len;
 	jb_free(&b);
 	if (!whole) {
-		snprintf(err, errsz, "cannot send httpd its settings: %s", n < 0 ? strerror(e) : "line too long");
+		snprintf(err, errsz, "cannot send %s its settings: %s", who, n < 0 ? strerror(e) : "line too long");
 		close(sp[0]);
 		close(sp[1]);
 		return -1;
 	}
-	if (ctlsrv_adopt(SV.ctl, sp[0], h->allow) < 0) {
-		snprintf(err, errsz, "cannot serve httpd's control channel: %s",
+	if (ctlsrv_adopt(SV.ctl, sp[0], perm) < 0) {
+		snprintf(err, errsz, "cannot serve %s's control channel: %s", who,
 			errno == EBUSY ? "too many connections" : strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
@@ -332,21 +467,75 @@ static int http_channel(char *err, size_t errsz)
 	return sp[1];
 }
 
-static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, struct child *out,
-	char *err, size_t errsz)
+void git_path(char *buf, size_t size, const char *svc, const char *leaf)
+{
+	snprintf(buf, size, "%s/git/%s%s%s", SV.state_dir, svc, leaf ? "/" : "", leaf ? leaf : "");
+}
+
+/* A git service runs in its checkout, with GIT_REVISION and GIT_REF, and
+ * autoexec.txt's command when it has none: the main command and
+ * pre_deploy (dir = the new checkout, rev = its commit). vars gets the
+ * variables (into varbuf); *cmd may be replaced by gcmd. */
+static int git_exec(struct inst *i, const struct command **cmd, struct command *gcmd, const char **dir,
+	const char **rev, char *dirbuf, size_t dirsz, char **vars, char (*varbuf)[300], char *err, size_t errsz)
+{
+	const struct service *c = i->svc->cfg;
+	const struct svcgit *g = i->svc->git;
+	int n = 0;
+	vars[0] = NULL;
+	if (!c->git.url || c->internal)
+		return 0;
+	if (*cmd == &c->command && !c->command.argc) {
+		if (!g || !g->argc) {
+			snprintf(err, errsz, "no command: the revision's autoexec.txt gave none");
+			return -1;
+		}
+		*gcmd = (struct command){ g->argv, g->argc, 0, c->pos };
+		*cmd = gcmd;
+	}
+	if (!*dir) {
+		char cur[4096];
+		git_path(cur, sizeof cur, c->name, "current");
+		if (c->working_dir && c->working_dir[0] == '/')
+			snprintf(dirbuf, dirsz, "%s", c->working_dir);
+		else
+			snprintf(dirbuf, dirsz, "%s%s%s", cur, c->working_dir ? "/" : "", c->working_dir ? c->working_dir : "");
+		*dir = dirbuf;
+	}
+	if (!*rev && g && g->revision[0])
+		*rev = g->revision;
+	if (*rev) {
+		snprintf(varbuf[n], sizeof varbuf[n], "GIT_REVISION=%s", *rev);
+		vars[n] = varbuf[n];
+		n++;
+	}
+	if (g && g->ref) {
+		snprintf(varbuf[n], sizeof varbuf[n], "GIT_REF=%s", g->ref);
+		vars[n] = varbuf[n];
+		n++;
+	}
+	vars[n] = NULL;
+	return 0;
+}
+
+static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready, int out_fd, const char *dir,
+	const char *rev, struct child *out, char *err, size_t errsz)
 {
 	const struct service *c = i->svc->cfg;
 	out->pid = 0;
 	out->ready_fd = out->notify_fd = -1;
 	struct svcexec x;
-	int rc = cmd == &c->command
-		? svcexec_build(&x, c, i->idx, i->port, SV.environ_base, err, errsz)
-		: svcexec_build_cmd(&x, cmd, c, i->idx, i->port, SV.environ_base, err, errsz);
-	if (rc)
+	struct command gcmd;
+	char dirbuf[4096 + 256], gvar[2][300], *vars[4];
+	if (git_exec(i, &cmd, &gcmd, &dir, &rev, dirbuf, sizeof dirbuf, vars, gvar, err, errsz))
+		return -1;
+	if (svcexec_build_cmd(&x, cmd, c, i->idx, i->port, SV.environ_base, err, errsz))
 		return -1;
 	struct spawn_req r;
 	spawn_req_init(&r);
 	svcexec_req(&x, c, &r);
+	if (dir)
+		r.dir = dir;
 	r.out_fd = out_fd;
 	if (SV.orig_nofile > 0)
 		r.nofile_soft = SV.orig_nofile; /* not the limit mls raised for itself */
@@ -354,11 +543,18 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 	char **envx = NULL;
 	/* a NOTIFY_SOCKET for ready: notify and for the watchdog's pings */
 	char var[128]; /* in envx until the spawn */
+	int nv = 0;
+	while (vars[nv])
+		nv++;
 	if (with_ready && (c->ready == READY_NOTIFY || c->watchdog_ms > 0)) {
 		out->notify_fd = open_notify(i, var, sizeof var);
-		if (out->notify_fd >= 0 && (envx = env_with(x.envp, var)))
-			r.envp = envx;
+		if (out->notify_fd >= 0) {
+			vars[nv++] = var;
+			vars[nv] = NULL;
+		}
 	}
+	if (nv && (envx = env_with(x.envp, vars)))
+		r.envp = envx;
 	if (with_ready && c->ready == READY_NOTIFY) {
 		if (pipe2(rp, O_CLOEXEC) < 0) {
 			snprintf(err, errsz, "cannot make the readiness pipe: %s", strerror(errno));
@@ -374,7 +570,7 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 	}
 	if (c->internal && cmd == &c->command) {
 		/* the same fd slot readiness uses; an internal one has none */
-		if ((rp[1] = http_channel(err, errsz)) < 0) {
+		if ((rp[1] = internal_channel(c, err, errsz)) < 0) {
 			svcexec_free(&x);
 			return -1;
 		}

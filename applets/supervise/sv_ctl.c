@@ -234,6 +234,7 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 		jb_puts(b, "null");
 	jb_puts(b, ",\"waiting_for\":");
 	jb_str(b, i->state == ST_WAITING ? i->waiting_for : NULL);
+	git_status_json(b, i->svc);
 	jb_puts(b, "}");
 }
 
@@ -684,6 +685,113 @@ static void do_channel(struct ctlconn *c, int argc, char **argv)
 	close(sp[1]); /* the adopted end sees EOF if it did not go */
 }
 
+/* ------------------------------------------------------------------ git */
+
+/* The live service NAME deployed from git, or NULL with the reply sent */
+static struct svc *git_service(struct ctlconn *c, const char *name)
+{
+	struct svc *s = sv_find(name, strlen(name));
+	if (!s) {
+		reply_err(c, "no such service: %.64s", name);
+		return NULL;
+	}
+	if (!s->cfg->git.url) {
+		reply_err(c, "%s is not deployed from git (it has no 'git:')", s->cfg->name);
+		return NULL;
+	}
+	return s;
+}
+
+/* annotate NAME KEY=VALUE... (mls gitwatch; docs/gitwatch-protocol.md) */
+static void do_annotate(struct ctlconn *c, int argc, char **argv)
+{
+	char err[256];
+	struct svc *s;
+	if (argc < 3) {
+		reply_err(c, "usage: annotate NAME KEY=VALUE...");
+		return;
+	}
+	if (!(s = git_service(c, argv[1])))
+		return;
+	if (git_annotate(s, argc - 2, argv + 2, err, sizeof err))
+		reply_err(c, "%s", err);
+	else
+		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
+}
+
+/* pre-deploy NAME SHA (mls gitwatch) */
+static void do_pre_deploy(struct ctlconn *c, int argc, char **argv)
+{
+	char err[256];
+	struct svc *s;
+	if (argc != 3) {
+		reply_err(c, "usage: pre-deploy NAME COMMIT");
+		return;
+	}
+	if (!(s = git_service(c, argv[1])))
+		return;
+	if (git_pre_deploy(s, argv[2], err, sizeof err))
+		reply_err(c, "%s", err);
+	else
+		ctlsrv_reply(c, "{\"ok\":true}\n", 12);
+}
+
+/* config-apply SHA (mls gitwatch) */
+static void do_config_apply(struct ctlconn *c, int argc, char **argv)
+{
+	if (argc != 2 || strlen(argv[1]) != 40 || strspn(argv[1], "0123456789abcdef") != 40) {
+		reply_err(c, "usage: config-apply COMMIT (40 hex digits)");
+		return;
+	}
+	struct jbuf b = { 0 };
+	sv_config_apply(argv[1], &b);
+	send_buf(c, &b);
+}
+
+/* deploy NAME [REF], rollback NAME: handed to gitwatch as an event (it
+ * reads the events stream); answered once it is sent. The outcome comes
+ * as the events deployed, rolled_back or deploy_failed. */
+static void do_deploy(struct ctlconn *c, int argc, char **argv)
+{
+	int rb = !strcmp(argv[0], "rollback");
+	struct svc *s;
+	if (argc < 2 || argc > (rb ? 2 : 3)) {
+		reply_err(c, rb ? "usage: rollback NAME" : "usage: deploy NAME [REF]");
+		return;
+	}
+	if (!(s = git_service(c, argv[1])))
+		return;
+	if (!git_watcher_up()) {
+		reply_err(c, "%s is not running: no deploy can be made now (mls ctl status %s)", GIT_SERVICE, GIT_SERVICE);
+		return;
+	}
+	const char *ref = argc == 3 ? argv[2] : NULL;
+	if (ref && (!*ref || ref[0] == '-' || strpbrk(ref, "~^:?*[\\") || strstr(ref, ".."))) {
+		reply_err(c, "bad ref '%.64s' (a branch, a tag or a commit)", ref);
+		return;
+	}
+	struct jbuf raw = { 0 };
+	jb_puts(&raw, ",\"service\":");
+	jb_str(&raw, s->cfg->name);
+	if (!rb) {
+		jb_puts(&raw, ",\"ref\":");
+		jb_str(&raw, ref);
+	}
+	char msg[200];
+	snprintf(msg, sizeof msg, "%s: %s requested%s%s", s->cfg->name, rb ? "rollback" : "deploy", ref ? " of " : "",
+		ref ? ref : "");
+	if (raw.oom) {
+		reply_err(c, "out of memory");
+	} else {
+		sv_emit_service(rb ? "rollback_request" : "deploy_request", LVL_INFO, msg, raw.p, 0);
+		char r[128];
+		int n = snprintf(r, sizeof r, "{\"ok\":true,\"requested\":\"%s\",\"seq\":%llu}\n", rb ? "rollback" : "deploy",
+			(unsigned long long)SV.seq);
+		ctlsrv_reply(c, r, (size_t)n);
+	}
+	jb_free(&raw);
+}
+
 /* Every request, and the permission bit it needs (docs/protocol.md, "Who
  * may do what"): 0 for the read-only ones, which every connection may
  * make. The names are those of lib/proto.h (PROTO_READ_COMMANDS,
@@ -707,6 +815,11 @@ static const struct ctlcmd {
 	{ "config", do_config, 0 },
 	{ "version", do_version, 0 },
 	{ "channel", do_channel, 0 },
+	{ "deploy", do_deploy, PROTO_PERM_DEPLOY },
+	{ "rollback", do_deploy, PROTO_PERM_ROLLBACK },
+	{ "annotate", do_annotate, PROTO_PERM_ANNOTATE },
+	{ "pre-deploy", do_pre_deploy, PROTO_PERM_ANNOTATE },
+	{ "config-apply", do_config_apply, PROTO_PERM_ANNOTATE },
 	{ "debug-clock", do_debug_clock, PROTO_PERM_DEBUG_CLOCK }, /* only with SV.test_hooks */
 };
 
@@ -724,7 +837,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
 		k = NULL;
 	if (!k) {
-		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, logs, history, health, config, events, shutdown, version, channel)",
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, deploy, rollback, logs, history, health, config, events, shutdown, version, channel)",
 			cmd);
 		return;
 	}

@@ -220,6 +220,12 @@ void sv_emit_supervisor(const char *action)
 	emit(&(struct sv_event){ .type = "supervisor", .to = TO_JOURNAL | TO_SYNC, .raw = raw });
 }
 
+void sv_emit_service(const char *type, enum log_level lv, const char *msg, const char *raw, int journal)
+{
+	emit(&(struct sv_event){ .type = type, .to = (msg ? TO_LOG : 0) | TO_EVENTS | (journal ? TO_JOURNAL : 0),
+		.level = lv, .msg = msg, .raw = raw });
+}
+
 /* Output for `logs -f` followers: whole lines of this read; a line cut by
  * the read boundary is sent in two parts (the file gets it whole) */
 void sv_emit_output(const struct inst *i, const char *buf, size_t n)

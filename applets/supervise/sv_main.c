@@ -433,6 +433,28 @@ int supervise_main(int argc, char **argv)
 	}
 	print_diags(&d); /* warnings */
 	diags_free(&d);
+	/* config_git: the last applied revision's file, when it is there
+	 * (docs/git-deploy.md); if it no longer loads, the files alone */
+	if (cfg->config_git.url) {
+		char p[4096];
+		struct stat st;
+		snprintf(p, sizeof p, "%s/git/.config/current/%s", cfg->state_dir ? cfg->state_dir : CONFIG_DEFAULT_STATE_DIR,
+			cfg->config_git.path);
+		struct config *gcfg;
+		if (stat(p, &st) == 0 && (SV.git_config = strdup(p))) {
+			if (sv_load(&gcfg, &d) == 0) {
+				config_free(cfg);
+				free(cfg);
+				cfg = gcfg;
+			} else {
+				print_diags(&d);
+				fprintf(stderr, "mls supervise: %s (config_git) is invalid: running on the files alone\n", p);
+				free(SV.git_config);
+				SV.git_config = NULL;
+			}
+			diags_free(&d);
+		}
+	}
 	int report = -1;
 	if (make_dirs(cfg) < 0 || take_lock() < 0 || (o.daemon && detach(&report) < 0) || setup_process() < 0 ||
 	    open_socket(cfg) < 0)

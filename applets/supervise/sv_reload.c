@@ -32,7 +32,18 @@ int sv_load(struct config **out, struct diags *d)
 		.profiles = SV.profiles,
 		.unsupported = DIAG_ERROR,
 	};
-	int rc = config_load(c, SV.files, SV.nfiles, &o, d);
+	/* the files given, then config_git's file (docs/git-deploy.md) */
+	const char **files = malloc(((size_t)SV.nfiles + 1) * sizeof *files);
+	if (!files) {
+		free(c);
+		diag_add(d, DIAG_ERROR, NULL, 0, 0, NULL, "out of memory");
+		return -1;
+	}
+	memcpy(files, SV.files, (size_t)SV.nfiles * sizeof *files);
+	if (SV.git_config)
+		files[SV.nfiles] = SV.git_config;
+	int rc = config_load(c, files, SV.nfiles + !!SV.git_config, &o, d);
+	free(files);
 	diag_sort(d);
 	if (rc) {
 		config_free(c);
@@ -104,6 +115,7 @@ static void svc_free(struct svc *s)
 		inst_free(s->inst[k]);
 	}
 	free(s->inst);
+	git_free(s);
 	free(s);
 }
 
@@ -206,6 +218,8 @@ static int apply_one(struct svc *v, struct service *nc, struct config *ncfg, str
 		shrink(v, nc->replicas, old);
 	v->cfg = nc;
 	v->owner = ncfg;
+	if (!nc->git.url)
+		git_free(v); /* no longer from git */
 	if (same)
 		ch->unchanged++;
 	else {
@@ -358,6 +372,50 @@ int sv_reload(struct jbuf *reply)
 	sv_apply(n, reply);
 	sv_watch_files();
 	return 0;
+}
+
+int sv_config_apply(const char *rev, struct jbuf *reply)
+{
+	char cand[4096], cur[4096], leaf[64];
+	const char *path = SV.cfg->config_git.path;
+	if (!SV.cfg->config_git.url || !path) {
+		jb_puts(reply, "{\"ok\":false,\"error\":\"the config has no config_git\"}\n");
+		return -1;
+	}
+	snprintf(leaf, sizeof leaf, ".config/rev-%s", rev);
+	snprintf(cand, sizeof cand, "%s/git/%s/%s", SV.state_dir, leaf, path);
+	snprintf(cur, sizeof cur, "%s/git/.config/current/%s", SV.state_dir, path);
+	char *old = SV.git_config, *nc = strdup(cand), *ncur = strdup(cur);
+	if (!nc || !ncur) {
+		free(nc);
+		free(ncur);
+		jb_puts(reply, "{\"ok\":false,\"error\":\"out of memory\"}\n");
+		return -1;
+	}
+	SV.git_config = nc;
+	struct jbuf r = { 0 };
+	int rc = sv_reload(&r);
+	free(nc);
+	if (rc) {
+		free(ncur);
+		SV.git_config = old;
+		/* the reply's "errors":[...] are the event's */
+		const char *e = r.p ? strstr(r.p, ",\"errors\":") : NULL;
+		struct jbuf raw = { 0 };
+		jb_printf(&raw, ",\"revision\":\"%s\"%.*s", rev, e ? (int)(strlen(e) - 2) : 0, e ? e : "");
+		char msg[200];
+		snprintf(msg, sizeof msg, "config_git: revision %.12s rejected: the config is invalid, nothing changed", rev);
+		if (!raw.oom)
+			sv_emit_service("config_rejected", LVL_ERROR, msg, raw.p, 1);
+		jb_free(&raw);
+	} else {
+		free(old);
+		SV.git_config = ncur; /* what gitwatch now flips `current` to */
+		sv_log(LVL_INFO, NULL, "config_git: revision %.12s applied", rev);
+	}
+	jb_puts(reply, r.p ? r.p : "{\"ok\":false,\"error\":\"out of memory\"}\n");
+	jb_free(&r);
+	return rc;
 }
 
 /* ------------------------------------------------------------ inotify */

@@ -180,8 +180,12 @@ void sv_reap(void)
 		int kind;
 		struct inst *i = find_pid(pid, &kind);
 		any = 1;
-		if (!i)
-			continue; /* an orphan we adopted: reaped, nothing more */
+		if (!i) {
+			struct svc *g = git_hook_owner(pid);
+			if (g)
+				git_hook_exited(g, status);
+			continue; /* else an orphan we adopted: reaped, nothing more */
+		}
 		if (kind == 2)
 			health_exited(i, status);
 		else
@@ -297,6 +301,11 @@ static int reconcile_inst(struct inst *i, int busy)
 		}
 		if (!i->job_due)
 			return 0; /* between runs */
+	}
+	if (c->git.url && !git_has_revision(i->svc)) {
+		char r[160];
+		inst_step(i, EV_WAIT, &(struct step_arg){ .why = git_wait_reason(i->svc, r, sizeof r) });
+		return 0;
 	}
 	for (int d = 0; d < c->ndeps; d++) {
 		const char *why = NULL;

@@ -414,7 +414,7 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "control_group: mls\ncontrol_allow: ~\n" SVC, 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, shutdwon]\n" SVC, 1, 0, "control_allow: unknown command 'shutdwon' (did you mean 'shutdown'?)", 2, 26, "control_allow" },
 	{ __LINE__, "control_group: mls\ncontrol_allow: strat\n" SVC, 1, 0, "control_allow: unknown command 'strat' (did you mean 'start'?)", 2, 16, "control_allow" },
-	{ __LINE__, "control_group: mls\ncontrol_allow: [run]\n" SVC, 1, 0, "control_allow: unknown command 'run' (expected all, or some of: start, stop, restart, signal, reload, shutdown)", 2, 17, "control_allow" },
+	{ __LINE__, "control_group: mls\ncontrol_allow: [run]\n" SVC, 1, 0, "control_allow: unknown command 'run' (expected all, or some of: start, stop, restart, signal, reload, shutdown, deploy, rollback)", 2, 17, "control_allow" },
 	{ __LINE__, "control_group: mls\ncontrol_allow: [debug-clock]\n" SVC, 1, 0, "unknown command 'debug-clock'", 2, 17, "control_allow" },
 	{ __LINE__, "control_group: mls\ncontrol_allow: [\"\"]\n" SVC, 1, 0, "unknown command ''", 2, 17, "control_allow" },
 	{ __LINE__, "control_group: mls\ncontrol_allow: {restart: true}\n" SVC, 1, 0, "control_allow: expected a string or a list of strings, got a mapping", 2, 16, "control_allow" },
@@ -821,7 +821,7 @@ static const struct vcase vcases[] = {
 	{ __LINE__, "x-b: &b {replicas: 3}\nx-c: &c {replicas: 4, nice: 1}\nservices:\n  web: {<<: [*b, *c], command: x}\n", "web", F_NICE, 1 },
 
 	/* notify events; git */
-	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_ROLLED_BACK },
+	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", "web", F_NOTIFY_EVENTS, NOTE_CRASH | NOTE_UNHEALTHY | NOTE_FAILED | NOTE_ROLLED_BACK | NOTE_DEPLOY_FAILED | NOTE_CONFIG_REJECTED },
 	{ __LINE__, "notify: {url: \"https://h/\"}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_DEFAULT },
 	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 30s}\n" SVC, "web", F_NOTIFY_EVENTS, NOTE_DEFAULT | NOTE_HEARTBEAT },
 	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 30s}\n" SVC, "web", F_NOTIFY_HEARTBEAT, 30000 },
@@ -839,12 +839,12 @@ static const struct vcase vcases[] = {
 	{ __LINE__, SVC "    git: {url: \"https://h/r.git\", interval: 30s, rollback: true}\n", "web", F_GIT_ROLLBACK, 1 },
 
 	/* control_allow: a mask of proto.h's bits; read-only names add none */
-	{ __LINE__, SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_START | PROTO_PERM_STOP | PROTO_PERM_RESTART | PROTO_PERM_SIGNAL | PROTO_PERM_RELOAD },
+	{ __LINE__, SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_START | PROTO_PERM_STOP | PROTO_PERM_RESTART | PROTO_PERM_SIGNAL | PROTO_PERM_RELOAD | PROTO_PERM_DEPLOY | PROTO_PERM_ROLLBACK },
 	{ __LINE__, "control_group: g\ncontrol_allow: [restart, start]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_RESTART | PROTO_PERM_START },
 	{ __LINE__, "control_group: g\ncontrol_allow: shutdown\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_SHUTDOWN },
 	{ __LINE__, "control_group: g\ncontrol_allow: [status, logs]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_NONE },
 	{ __LINE__, "control_group: g\ncontrol_allow: []\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_NONE },
-	{ __LINE__, "control_group: g\ncontrol_allow: [stop, all]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_ALL },
+	{ __LINE__, "control_group: g\ncontrol_allow: [stop, all]\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_ALL & ~PROTO_PERM_UNGRANTABLE },
 	{ __LINE__, "control_group: g\ncontrol_allow: ~\n" SVC, "web", F_CONTROL_ALLOW, PROTO_PERM_GROUP_DEFAULT },
 
 	/* profiles: checked always, active only with --profile */

@@ -883,13 +883,13 @@ static void test_proto_perm(void)
 	OK(!strcmp(buf, "status, logs, history, health, config, events, version, channel"),
 		"proto_perm_fmt(NONE): the read-only requests (%s)", buf);
 	proto_perm_fmt(PROTO_PERM_GROUP_DEFAULT, buf, sizeof buf);
-	OK(!strcmp(buf, "status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload"),
+	OK(!strcmp(buf, "status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload, deploy, rollback"),
 		"proto_perm_fmt(GROUP_DEFAULT): all but shutdown (%s)", buf);
 	OK(!(PROTO_PERM_GROUP_DEFAULT & (PROTO_PERM_SHUTDOWN | PROTO_PERM_DEBUG_CLOCK)) &&
 		(PROTO_PERM_ALL & PROTO_PERM_SHUTDOWN) && (PROTO_PERM_ALL & PROTO_PERM_DEBUG_CLOCK),
 		"PROTO_PERM_ALL has shutdown and debug-clock, GROUP_DEFAULT neither");
 	size_t need = proto_perm_fmt(PROTO_PERM_ALL, buf, 10);
-	OK(need == strlen("status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload, shutdown, debug-clock") &&
+	OK(need == strlen("status, logs, history, health, config, events, version, channel, start, stop, restart, signal, reload, shutdown, deploy, rollback, annotate, debug-clock") &&
 		!strcmp(buf, "status, l"),
 		"proto_perm_fmt: truncates, NUL-terminated, returns the length needed");
 }
