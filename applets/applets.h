@@ -16,11 +16,13 @@
 		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \
 		"       mls health [-t TIMEOUT] [-s SOCKET] [NAME...]\n" \
 		"exit: 0 healthy, 1 unhealthy (why on stderr), 2 usage, 3 supervisor not reachable") \
-	APPLET(gitwatch, "follow git repositories and deploy new commits", \
-		"mls gitwatch --clone URL DIR [--ref REF] [--ca FILE] [--timeout DURATION] [--token-file FILE [--user NAME]]\n" \
+	APPLET(gitwatch, "follow git repositories and deploy new commits (run by supervise)", \
+		"mls gitwatch\n" \
+		"started by mls supervise as the instance mls-gitwatch when the config has git: or config_git:;\n" \
+		"its control connection is fd 3 (docs/git-deploy.md). Developer commands:\n" \
+		"       mls gitwatch --clone URL DIR [--ref REF] [--ca FILE] [--timeout DURATION] [--token-file FILE [--user NAME]]\n" \
 		"       mls gitwatch --fetch DIR [--ref REF] [--ca FILE] [--timeout DURATION] [--token-file FILE [--user NAME]]\n" \
-		"developer commands for now (the supervised mode comes with issue 11): clone or fetch,\n" \
-		"then check out REF (branch, tag or commit; default: the remote's HEAD) detached; prints its id") \
+		"  clone or fetch, then write REF's tree (branch, tag or commit; default: the remote's HEAD) into DIR") \
 	APPLET(httpd, "serve the JSON API, events and metrics over HTTP(S) (run by supervise)", \
 		"mls httpd\n" \
 		"started by mls supervise as the instance mls-httpd when the config has http:;\n" \

@@ -42,7 +42,7 @@ C2=$(git -C "$W" rev-parse HEAD)
 
 run "$MLS" gitwatch --clone "$R" "$T/c1"
 is "$RC" 0 "clone of a path: exit 0"
-is "$OUT" "$C2 refs/remotes/origin/HEAD" "... prints the remote HEAD's commit"
+is "$OUT" "$C2 refs/remotes/origin/main" "... prints the commit of the remote HEAD's branch (main)"
 is "$(cat "$T/c1/a.txt" 2>/dev/null)" two "... its tree is checked out"
 is "$(git -C "$T/c1" rev-parse HEAD 2>/dev/null)" "$C2" "... HEAD detached at it (git agrees)"
 
@@ -100,7 +100,7 @@ serve() { # serve PORTFILE [CERT KEY]: tests/gitserver.py on $T/srv; PORT
 serve "$T/http.port"
 run "$MLS" gitwatch --clone "http://localhost:$PORT/app.git" "$T/h1"
 is "$RC" 0 "clone over http:// (git http-backend): exit 0"
-is "$OUT" "$CF refs/remotes/origin/HEAD" "... the commit"
+is "$OUT" "$CF refs/remotes/origin/main" "... the commit"
 is "$(cat "$T/h1/a.txt" 2>/dev/null)" forced "... its tree"
 
 if ! command -v openssl >/dev/null 2>&1; then

@@ -39,7 +39,9 @@ int gitwatch_main(int argc, char **argv)
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <git2.h>
+#include "gitexport.h"
 #include "gitstream.h"
 #include "gw.h"
 #include "parse.h"
@@ -137,6 +139,27 @@ static int resolve(git_repository *repo, const char *ref, git_commit **out, char
 	return -1;
 }
 
+/* Removes everything in the work tree dir but .git */
+static int clear_workdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[4096];
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, ".git"))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (gw_rmtree(p) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
 /* Checks out REF detached, the work tree forced to it; prints its id
  * and the name it was found under */
 static int deploy(git_repository *repo, const char *ref)
@@ -145,14 +168,23 @@ static int deploy(git_repository *repo, const char *ref)
 	char name[512];
 	if (resolve(repo, ref, &c, name, sizeof name))
 		return git_fail("ref", name);
-	git_checkout_options co;
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
+	/* the work tree made anew: everything but .git removed, the tree
+	 * written (lib/gitexport) */
 	int rc = 0;
-	if (git_checkout_tree(repo, (git_object *)c, &co))
-		rc = git_fail("checkout", name);
-	else if (git_repository_set_head_detached(repo, git_commit_id(c)))
+	char err[512];
+	git_tree *tree = NULL;
+	const char *wd = git_repository_workdir(repo);
+	if (!wd || clear_workdir(wd) < 0) {
+		fprintf(stderr, "mls gitwatch: cannot empty the work tree %s: %s\n", wd ? wd : "?", strerror(errno));
+		rc = 1;
+	} else if (git_commit_tree(&tree, c)) {
+		rc = git_fail("tree of", name);
+	} else if (gitexport_tree(repo, tree, wd, err, sizeof err)) {
+		fprintf(stderr, "mls gitwatch: checkout %s: %s\n", name, err);
+		rc = 1;
+	} else if (git_repository_set_head_detached(repo, git_commit_id(c)))
 		rc = git_fail("set HEAD to", name);
+	git_tree_free(tree);
 	if (!rc) {
 		char id[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(id, sizeof id, git_commit_id(c));
@@ -170,16 +202,43 @@ static void fetch_options(git_fetch_options *fo, struct dev *g)
 	fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 }
 
+/* Fetches origin; the remote's HEAD branch into head (or "") */
+static int fetch_origin(struct dev *g, git_repository *repo, const char *what, char *head, size_t headsz)
+{
+	git_remote *remote;
+	git_fetch_options fo;
+	git_buf b = { 0 };
+	int rc = 0;
+	head[0] = 0;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	if (git_remote_lookup(&remote, repo, "origin"))
+		return git_fail("remote origin of", git_repository_path(repo));
+	fetch_options(&fo, g);
+	if (git_remote_fetch(remote, NULL, &fo, "fetch"))
+		rc = git_fail(what, git_remote_url(remote));
+	else if (!git_remote_default_branch(&b, remote))
+		snprintf(head, headsz, "%s", !strncmp(b.ptr, "refs/heads/", 11) ? b.ptr + 11 : b.ptr);
+	git_buf_dispose(&b);
+	git_remote_free(remote);
+	return rc;
+}
+
+/* A clone without libgit2's git_clone (which links its checkout): a new
+ * repository, origin, a fetch, then deploy() */
 static int do_clone(struct dev *g, const char *url, const char *dir, const char *ref)
 {
-	git_clone_options o;
 	git_repository *repo;
-	git_clone_options_init(&o, GIT_CLONE_OPTIONS_VERSION);
-	o.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE;
-	fetch_options(&o.fetch_opts, g);
-	if (git_clone(&repo, url, dir, &o))
+	git_remote *remote;
+	char head[256];
+	if (git_repository_init(&repo, dir, 0))
 		return git_fail("clone", url);
-	int rc = deploy(repo, ref);
+	int rc = git_remote_create(&remote, repo, "origin", url) ? git_fail("clone", url) : 0;
+	if (!rc) {
+		git_remote_free(remote);
+		rc = fetch_origin(g, repo, "clone", head, sizeof head);
+	}
+	if (!rc)
+		rc = deploy(repo, ref ? ref : head[0] ? head : NULL);
 	git_repository_free(repo);
 	return rc;
 }
@@ -187,24 +246,12 @@ static int do_clone(struct dev *g, const char *url, const char *dir, const char 
 static int do_fetch(struct dev *g, const char *dir, const char *ref)
 {
 	git_repository *repo;
-	git_remote *remote;
-	git_fetch_options fo;
-	int rc;
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	char head[256];
 	if (git_repository_open(&repo, dir))
 		return git_fail("open", dir);
-	if (git_remote_lookup(&remote, repo, "origin")) {
-		rc = git_fail("remote origin of", dir);
-		goto out;
-	}
-	fetch_options(&fo, g);
-	if (git_remote_fetch(remote, NULL, &fo, "fetch")) {
-		rc = git_fail("fetch", git_remote_url(remote));
-	} else {
-		rc = deploy(repo, ref);
-	}
-	git_remote_free(remote);
-out:
+	int rc = fetch_origin(g, repo, "fetch", head, sizeof head);
+	if (!rc)
+		rc = deploy(repo, ref ? ref : head[0] ? head : NULL);
 	git_repository_free(repo);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <git2.h>
+#include "gitexport.h"
 #include "gitstream.h"
 #include "gw.h"
 
@@ -215,24 +216,23 @@ int gw_repo_checkout(struct gw_svc *s, const char *sha, char *err, size_t errsz)
 		git_err(err, errsz, "checkout");
 		return -1;
 	}
-	git_checkout_options co;
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-	/* everything written into the new directory; the bare repository's
-	 * index is neither read for a baseline nor written */
-	co.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
-	co.target_directory = tmp;
-	co.dir_mode = 0755;
+	/* the tree written into a directory of its own (lib/gitexport:
+	 * no index, no libgit2 checkout machinery) */
+	git_tree *tree = NULL;
 	int rc = 0;
 	if (mkdir(tmp, 0755) < 0) {
 		snprintf(err, errsz, "checkout: cannot make %s: %s", tmp, strerror(errno));
 		rc = -1;
-	} else if (git_checkout_tree(s->repo, (git_object *)c, &co)) {
+	} else if (git_commit_tree(&tree, c)) {
 		git_err(err, errsz, "checkout");
+		rc = -1;
+	} else if (gitexport_tree(s->repo, tree, tmp, err, errsz)) {
 		rc = -1;
 	} else if (rename(tmp, path) < 0) {
 		snprintf(err, errsz, "checkout: cannot rename %s: %s", tmp, strerror(errno));
 		rc = -1;
 	}
+	git_tree_free(tree);
 	git_commit_free(c);
 	if (rc)
 		gw_rmtree(tmp); /* a full disk: give the space back */
