@@ -185,6 +185,27 @@ int ctl_history(const struct ctl *c, int argc, char **argv)
 	}
 	table_print(&t, stdout);
 	table_free(&t);
+	/* a service deployed from git: its deploys */
+	const cJSON *deps = js_arr(j, "deploys");
+	if (deps) {
+		static const char *dhead[] = { "TIME", "DEPLOY", "REVISION", "FROM", "MESSAGE" };
+		table_init(&t, 5, dhead);
+		cJSON_ArrayForEach(h, deps) {
+			char tm[64], rev[16], from[16];
+			double v;
+			const char *cells[5] = { NULL, js_str(h, "event"), NULL, NULL, js_str(h, "message") };
+			if (js_num(h, "time", &v))
+				cells[0] = fmt_clock(v / 1000, 1, tm, sizeof tm);
+			if (js_str(h, "revision"))
+				snprintf(rev, sizeof rev, "%.12s", js_str(h, "revision")), cells[2] = rev;
+			if (js_str(h, "from"))
+				snprintf(from, sizeof from, "%.12s", js_str(h, "from")), cells[3] = from;
+			table_row(&t, cells);
+		}
+		putchar('\n');
+		table_print(&t, stdout);
+		table_free(&t);
+	}
 	cJSON_Delete(j);
 	return CTL_OK;
 }

@@ -194,8 +194,18 @@ struct inst {
 	int ever_started;        /* by this mls process (journal: restart or not) */
 };
 
+/* One deploy for `history` (deployed, rolled_back, deploy_failed) */
+struct deployrec {
+	int64_t time_ms;         /* wall clock */
+	char type[16];
+	char revision[41], from[41];
+	char message[120];
+};
+
 /* A service deployed from git: what mls gitwatch said (annotate) */
 struct svcgit {
+	struct deployrec deploys[SV_HISTORY]; /* oldest first */
+	int ndeploys;
 	char revision[41];       /* the commit in `current`; "" until the first checkout */
 	char from[41];           /* rolled_back: the bad commit */
 	char phase[16];          /* cloning updating verifying deployed rolled_back failed; "" */
@@ -431,6 +441,11 @@ int git_pre_deploy(struct svc *s, const char *rev, char *err, size_t errsz);
 /* The service whose pre_deploy hook is pid, or NULL; then its exit */
 struct svc *git_hook_owner(pid_t pid);
 void git_hook_exited(struct svc *s, int status);
+/* A deploy record of the journal (replay), its fields as the event's */
+void git_add_deploy(struct svc *s, int64_t time_ms, const char *type, const char *rev, const char *from,
+	const char *msg);
+/* ,"deploys":[...] for history (git services only) */
+void git_history_json(struct jbuf *b, const struct svc *s);
 /* Frees s->git (a running hook is killed) */
 void git_free(struct svc *s);
 

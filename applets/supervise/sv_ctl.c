@@ -536,7 +536,10 @@ static void do_history(struct ctlconn *c, int argc, char **argv)
 				jb_puts(&b, "null");
 			jb_printf(&b, ",\"uptime_ms\":%lld,\"restarts\":%d}", (long long)e->uptime_ms, t[k]->restarts);
 		}
-	jb_puts(&b, "]}\n");
+	jb_puts(&b, "]");
+	if (n)
+		git_history_json(&b, t[0]->svc);
+	jb_puts(&b, "}\n");
 	free(t);
 	send_buf(c, &b);
 }

@@ -170,6 +170,43 @@ static int set_str(char **p, const char *v)
 	return 0;
 }
 
+void git_add_deploy(struct svc *s, int64_t time_ms, const char *type, const char *rev, const char *from,
+	const char *msg)
+{
+	struct svcgit *g = git_of(s);
+	if (!g)
+		return;
+	if (g->ndeploys == SV_HISTORY) {
+		memmove(g->deploys, g->deploys + 1, (SV_HISTORY - 1) * sizeof *g->deploys);
+		g->ndeploys--;
+	}
+	struct deployrec *d = &g->deploys[g->ndeploys++];
+	d->time_ms = time_ms;
+	snprintf(d->type, sizeof d->type, "%s", type);
+	snprintf(d->revision, sizeof d->revision, "%s", rev ? rev : "");
+	snprintf(d->from, sizeof d->from, "%s", from ? from : "");
+	snprintf(d->message, sizeof d->message, "%s", msg ? msg : "");
+}
+
+void git_history_json(struct jbuf *b, const struct svc *s)
+{
+	const struct svcgit *g = s->git;
+	if (!s->cfg->git.url)
+		return;
+	jb_puts(b, ",\"deploys\":[");
+	for (int k = 0; g && k < g->ndeploys; k++) {
+		const struct deployrec *d = &g->deploys[k];
+		jb_printf(b, "%s{\"time\":%lld,\"event\":\"%s\",\"revision\":", k ? "," : "", (long long)d->time_ms, d->type);
+		jb_str(b, d->revision[0] ? d->revision : NULL);
+		jb_puts(b, ",\"from\":");
+		jb_str(b, d->from[0] ? d->from : NULL);
+		jb_puts(b, ",\"message\":");
+		jb_str(b, d->message[0] ? d->message : NULL);
+		jb_puts(b, "}");
+	}
+	jb_puts(b, "]");
+}
+
 /* The deploy events: service-level, with the fields of this annotate */
 static void emit_deploy(const struct svc *s, const char *type)
 {
@@ -196,6 +233,8 @@ static void emit_deploy(const struct svc *s, const char *type)
 	jb_str(&raw, g->ref);
 	jb_puts(&raw, ",\"message\":");
 	jb_str(&raw, g->message);
+	if (strcmp(type, "up_to_date"))
+		git_add_deploy((struct svc *)s, wall_ms(), type, g->revision, g->from, g->message);
 	if (!raw.oom)
 		sv_emit_service(type, strcmp(type, "deployed") && strcmp(type, "up_to_date") ? LVL_WARN : LVL_INFO, msg,
 			raw.p, strcmp(type, "up_to_date") != 0);
@@ -299,13 +338,18 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 	int has_msg = 0;
 	for (int k = 0; k < argc; k++)
 		has_msg |= !strncmp(argv[k], "message=", 8);
-	if (!has_msg) {
-		for (int k = 0; k < argc; k++)
-			if (!strncmp(argv[k], "phase=", 6)) {
-				free(g->message);
-				g->message = NULL;
-			}
+	/* a new phase without a message or a from clears the old ones */
+	int has_from = 0, has_phase = 0;
+	for (int k = 0; k < argc; k++) {
+		has_from |= !strncmp(argv[k], "from=", 5);
+		has_phase |= !strncmp(argv[k], "phase=", 6);
 	}
+	if (has_phase && !has_msg) {
+		free(g->message);
+		g->message = NULL;
+	}
+	if (has_phase && !has_from)
+		g->from[0] = 0;
 	if (rc) {
 		snprintf(err, errsz, "out of memory");
 		return -1;

@@ -48,7 +48,16 @@ static void replay_line(const char *line, size_t len, void *ctx)
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "ev");
 	const cJSON *svc = get(o, "service", "svc");
 	const cJSON *in = get(o, "instance", "inst");
-	if (cJSON_IsString(ev) && cJSON_IsString(svc) && cJSON_IsNumber(in)) {
+	if (cJSON_IsString(ev) && cJSON_IsString(svc) && !in && (!strcmp(ev->valuestring, "deployed") ||
+	    !strcmp(ev->valuestring, "rolled_back") || !strcmp(ev->valuestring, "deploy_failed"))) {
+		struct svc *v = sv_find(svc->valuestring, strlen(svc->valuestring));
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "t");
+		if (v && v->cfg->git.url)
+			git_add_deploy(v, cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0, ev->valuestring,
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "revision")),
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "from")),
+				cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "message")));
+	} else if (cJSON_IsString(ev) && cJSON_IsString(svc) && cJSON_IsNumber(in)) {
 		struct svc *v = sv_find(svc->valuestring, strlen(svc->valuestring));
 		int idx = in->valueint;
 		if (v && idx >= 1 && idx <= v->ninst) {
