@@ -299,9 +299,11 @@ test-cross:
 # The README's main job: the demo services in the foreground, Ctrl-C stops
 demo: $(MLS)
 	@scripts/install-tools.sh demo
+	@scripts/demo-repo.sh
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
 	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (log in with demo-token-0123456789, or demo-read-0123456789 to look only)"
 	@echo "mls demo: the API: curl -H 'Authorization: Bearer demo-token-0123456789' http://127.0.0.1:9000/api/v1/status; /metrics needs none"
+	@echo "mls demo: deploy from git: edit build/demo-app/app.sh, then: git -C build/demo-app commit -qam change && git -C build/demo-app push -q"
 	@exec $(MLS) supervise -c config/demo.yaml
 
 size:
@@ -397,7 +399,7 @@ ifeq ($(STRIP_BIN),yes)
 # Keep the unstripped binary beside the objects (symbols for bloat hunting)
 $(MLS): $(OBJ)/mls.debug
 	@mkdir -p $(@D)
-	$(call say,STRIP,$@)$(STRIP) --strip-all -R .comment -o $@ $<
+	$(call say,STRIP,$@)$(STRIP) --strip-all -R .comment -o $@.tmp $< && mv -f $@.tmp $@
 $(OBJ)/mls.debug: $(APPLET_OBJS) $(LIB_OBJS)
 	$(call say,LD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 else

@@ -965,6 +965,11 @@ static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k,
 			int https, port;
 			if (!strncmp(g->url, "file://", 7) || g->url[0] == '/')
 				continue;
+			if (!strstr(g->url, "://") && !strchr(g->url, ':') && !strchr(g->url, '@')) {
+				/* a relative path: from the directory of its file */
+				get_path(L, v, kk, 0, &g->url);
+				continue;
+			}
 			if (!strncmp(g->url, "ssh://", 6) || !strncmp(g->url, "git+ssh://", 10) ||
 			    (strchr(g->url, ':') && !strstr(g->url, "://")))
 				err(L, v, kk, "'%s': ssh is not supported (no libssh2 in mls): use https://, http://, file:// or a path", g->url);

@@ -21,7 +21,7 @@
 #   bench    /usr/bin/time, wrk, curl                  (make bench; supervisord
 #            for tests/bench/httpd.sh's comparison is not installed:
 #            apt-get install supervisor, which enables its own service)
-#   demo     python3 (the demo's HTTP service)         (make demo)
+#   demo     python3 (the demo's HTTP service), git    (make demo)
 #   browser  chromium, node and npm (the dashboard's
 #            browser test, playwright-core)           (make test-browser)
 #   all      every group (CI)
@@ -65,6 +65,7 @@ check() {
 		have gcc || want gcc ;;
 	test)
 		have prove || want perl
+		have git || want git               # the repositories of tests/5*-git*.t
 		have file || want file
 		have nc.openbsd || want netcat-openbsd
 		# JSON and socket checks in the tests (json is not in python3-minimal)
@@ -109,6 +110,7 @@ check() {
 		have wrk || want wrk
 		have curl || want curl ;;
 	demo)
+		have git || want git               # the demo's repository (scripts/demo-repo.sh)
 		have python3 || want python3 ;;
 	browser)
 		[ -x /usr/bin/chromium ] || want chromium

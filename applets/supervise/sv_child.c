@@ -4,6 +4,7 @@
  * NOTIFY_SOCKET (made here, listened to by sv_step.c); ports; signals.
  * Nothing here changes an instance's state. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
@@ -325,18 +326,27 @@ static void http_settings(struct jbuf *bp)
 #undef b
 }
 
-/* git settings: path, or null */
+/* git settings: a path made absolute (gitwatch runs in /; a config
+ * given as a relative -c has relative paths), or null */
 static void jb_path(struct jbuf *b, const char *key, const char *v)
 {
-	jb_printf(b, ",\"%s\":", key);
+	char abs[PATH_MAX + 1];
+	if (key)
+		jb_printf(b, ",\"%s\":", key);
+	if (v && v[0] != '/' && !strstr(v, "://") && getcwd(abs, sizeof abs - 1)) {
+		size_t n = strlen(abs);
+		snprintf(abs + n, sizeof abs - n, "/%s", v);
+		v = abs;
+	}
 	jb_str(b, v);
 }
 
 static void git_fields(struct jbuf *b, const struct git_cfg *g)
 {
 	jb_puts(b, "{\"url\":");
-	jb_str(b, g->url);
-	jb_path(b, "ref", g->ref);
+	jb_path(b, NULL, g->url);
+	jb_puts(b, ",\"ref\":");
+	jb_str(b, g->ref);
 	jb_printf(b, ",\"interval_ms\":%lld,\"depth\":%d", (long long)g->interval_ms, g->depth);
 	jb_path(b, "token_file", g->token_file);
 	jb_path(b, "username", g->username);
@@ -385,10 +395,13 @@ static int git_settings(struct jbuf *b, char *err, size_t errsz)
 	gid_t gid;
 	if (git_user(&uid, &gid, err, errsz))
 		return -1;
-	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/git", SV.state_dir);
+	/* absolute: gitwatch runs in / */
+	char sd[PATH_MAX], dir[PATH_MAX + 8];
+	if (!realpath(SV.state_dir, sd))
+		snprintf(sd, sizeof sd, "%s", SV.state_dir);
+	snprintf(dir, sizeof dir, "%s/git", sd);
 	jb_puts(b, "{\"state_dir\":");
-	jb_str(b, SV.state_dir);
+	jb_str(b, sd);
 	jb_puts(b, ",\"git_dir\":");
 	jb_str(b, dir);
 	jb_printf(b, ",\"uid\":%u,\"gid\":%u,\"services\":[", (unsigned)uid, (unsigned)gid);
