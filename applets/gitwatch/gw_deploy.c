@@ -13,9 +13,11 @@
 #include "applets.h"
 #if MLS_HAVE_GIT
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "cJSON.h"
 #include "gw.h"
 #include "proto.h"
@@ -385,32 +387,42 @@ static void switch_to(struct gw_svc *s)
 	begin_verify(s, first ? 0 : restart(s));
 }
 
+/* config_git: `current` is flipped first, so supervise always loads the
+ * same path (.config/current/PATH: a service's hash, which includes the
+ * file's name, does not change with each revision, and nothing restarts
+ * for it); a rejected revision flips it back. */
 static void config_apply(struct gw_svc *s)
 {
-	char line[300], err[512];
+	char line[300], err[512], ferr[512];
+	if (gw_current_flip(s, s->cand, err, sizeof err) < 0) {
+		gw_log(s, "%s", err);
+		to_idle(s);
+		return;
+	}
 	snprintf(line, sizeof line, "config-apply %s", s->cand);
 	cJSON *r = gw_request(line);
-	if (!r)
-		return;
-	int ok = gw_reply_ok(r, err, sizeof err);
+	int ok = r && gw_reply_ok(r, err, sizeof err);
 	cJSON_Delete(r);
 	if (!ok) {
+		/* back to what runs (or none) */
+		char cur[4200];
+		snprintf(cur, sizeof cur, "%s/current", s->dir);
+		if (s->current[0] ? gw_current_flip(s, s->current, ferr, sizeof ferr) < 0 : unlink(cur) < 0 && errno != ENOENT)
+			gw_log(s, "%s", s->current[0] ? ferr : strerror(errno));
+		if (!r)
+			return;
 		gw_bad_add(s, s->cand, err);
 		gw_state_save(s);
 		gw_log(s, "%.7s rejected: %s", s->cand, err);
 		to_idle(s);
 		return;
 	}
-	if (gw_current_flip(s, s->cand, err, sizeof err) < 0) {
-		gw_log(s, "%s", err);
-	} else {
-		memcpy(s->current, s->cand, sizeof s->current);
-		memcpy(s->sv.good, s->cand, sizeof s->sv.good);
-		snprintf(s->sv.ref, sizeof s->sv.ref, "%s", s->cand_ref);
-		gw_recent_add(s, s->cand);
-		gw_state_save(s);
-		gw_log(s, "applied %.7s (%s)", s->cand, s->cand_ref);
-	}
+	memcpy(s->current, s->cand, sizeof s->current);
+	memcpy(s->sv.good, s->cand, sizeof s->sv.good);
+	snprintf(s->sv.ref, sizeof s->sv.ref, "%s", s->cand_ref);
+	gw_recent_add(s, s->cand);
+	gw_state_save(s);
+	gw_log(s, "applied %.7s (%s)", s->cand, s->cand_ref);
 	s->last_fail[0] = 0;
 	to_idle(s);
 	gw_clean_revisions(s);

@@ -376,28 +376,32 @@ int sv_reload(struct jbuf *reply)
 
 int sv_config_apply(const char *rev, struct jbuf *reply)
 {
-	char cand[4096], cur[4096], leaf[64];
+	char cur[4096], link[128], want[64];
 	const char *path = SV.cfg->config_git.path;
 	if (!SV.cfg->config_git.url || !path) {
 		jb_puts(reply, "{\"ok\":false,\"error\":\"the config has no config_git\"}\n");
 		return -1;
 	}
-	snprintf(leaf, sizeof leaf, ".config/rev-%s", rev);
-	snprintf(cand, sizeof cand, "%s/git/%s/%s", SV.state_dir, leaf, path);
+	/* always the same path (gitwatch flips `current` first): a service's
+	 * hash includes its file's name, so no revision restarts it for that */
+	snprintf(cur, sizeof cur, "%s/git/.config/current", SV.state_dir);
+	snprintf(want, sizeof want, "rev-%s", rev);
+	ssize_t n = readlink(cur, link, sizeof link - 1);
+	if (n < 0 || (link[n] = 0, strcmp(link, want))) {
+		jb_printf(reply, "{\"ok\":false,\"error\":\"%s does not point at %s\"}\n", ".config/current", want);
+		return -1;
+	}
 	snprintf(cur, sizeof cur, "%s/git/.config/current/%s", SV.state_dir, path);
-	char *old = SV.git_config, *nc = strdup(cand), *ncur = strdup(cur);
-	if (!nc || !ncur) {
-		free(nc);
-		free(ncur);
+	char *old = SV.git_config, *nc = strdup(cur);
+	if (!nc) {
 		jb_puts(reply, "{\"ok\":false,\"error\":\"out of memory\"}\n");
 		return -1;
 	}
 	SV.git_config = nc;
 	struct jbuf r = { 0 };
 	int rc = sv_reload(&r);
-	free(nc);
 	if (rc) {
-		free(ncur);
+		free(nc);
 		SV.git_config = old;
 		/* the reply's "errors":[...] are the event's */
 		const char *e = r.p ? strstr(r.p, ",\"errors\":") : NULL;
@@ -410,7 +414,6 @@ int sv_config_apply(const char *rev, struct jbuf *reply)
 		jb_free(&raw);
 	} else {
 		free(old);
-		SV.git_config = ncur; /* what gitwatch now flips `current` to */
 		sv_log(LVL_INFO, NULL, "config_git: revision %.12s applied", rev);
 	}
 	jb_puts(reply, r.p ? r.p : "{\"ok\":false,\"error\":\"out of memory\"}\n");
