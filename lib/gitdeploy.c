@@ -112,6 +112,32 @@ int gitdeploy_pct_encode(const char *s, char *out, size_t outsz)
 	return (int)o;
 }
 
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int gitdeploy_pct_decode(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (; *s; s++) {
+		int c = (unsigned char)*s;
+		if (c == '%') {
+			int hi = hexval((unsigned char)s[1]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
+			if (lo < 0 || !(c = hi << 4 | lo))
+				return -1;
+			s += 2;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	if (!outsz)
+		return -1;
+	out[o] = 0;
+	return 0;
+}
+
 int gitdeploy_is_sha(const char *s)
 {
 	int n = 0;

@@ -41,6 +41,11 @@ int autoexec_parse(struct autoexec *a, const char *text, size_t len,
  * not fit in outsz (out then holds nothing useful). */
 int gitdeploy_pct_encode(const char *s, char *out, size_t outsz);
 
+/* Decodes %XX (either case) of s into out, NUL-terminated: 0, or -1 on a
+ * bad escape, an encoded NUL, or when it does not fit in outsz. supervise
+ * reads gitwatch's annotate values with it. */
+int gitdeploy_pct_decode(const char *s, char *out, size_t outsz);
+
 /* 1 when s is exactly 40 lower-case hex digits (a commit id) */
 int gitdeploy_is_sha(const char *s);
 

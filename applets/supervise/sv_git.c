@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "gitdeploy.h"
 #include "parse.h"
 #include "sv.h"
 
@@ -125,41 +126,6 @@ void git_status_json(struct jbuf *b, const struct svc *s)
 	jb_puts(b, "}");
 }
 
-static int hexval(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* %XX-decoding of a value (docs/gitwatch-protocol.md): -1 on a bad escape
- * or a NUL */
-static int decode(const char *in, char *out, size_t size)
-{
-	size_t n = 0;
-	for (; *in; in++) {
-		int c = (unsigned char)*in;
-		if (c == '%') {
-			int hi = hexval(in[1]), lo = hi < 0 ? -1 : hexval(in[2]);
-			if (lo < 0)
-				return -1;
-			c = hi << 4 | lo;
-			in += 2;
-			if (!c)
-				return -1;
-		}
-		if (n + 1 >= size)
-			return -1;
-		out[n++] = (char)c;
-	}
-	out[n] = 0;
-	return 0;
-}
-
-static int is_sha(const char *v)
-{
-	size_t n = strlen(v);
-	return n == 40 && strspn(v, "0123456789abcdef") == 40;
-}
-
 static int set_str(char **p, const char *v)
 {
 	char *d = *v ? strdup(v) : NULL;
@@ -255,13 +221,13 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 	/* check everything first: a bad request changes nothing */
 	for (int k = 0; k < argc; k++) {
 		const char *eq = strchr(argv[k], '=');
-		if (!eq || decode(eq + 1, v, sizeof v)) {
+		if (!eq || gitdeploy_pct_decode(eq + 1, v, sizeof v)) {
 			snprintf(err, errsz, "annotate: bad word '%.64s' (KEY=VALUE, %%XX-encoded)", argv[k]);
 			return -1;
 		}
 		size_t kl = (size_t)(eq - argv[k]);
 #define KEY(name) (kl == sizeof name - 1 && !strncmp(argv[k], name, kl))
-		if ((KEY("revision") || KEY("from")) && !is_sha(v)) {
+		if ((KEY("revision") || KEY("from")) && !gitdeploy_is_sha(v)) {
 			snprintf(err, errsz, "annotate: %.*s: not a commit id (40 hex digits)", (int)kl, argv[k]);
 			return -1;
 		} else if (KEY("phase")) {
@@ -297,7 +263,7 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 	if (nargs) {
 		for (int k = 0, a = 0; k < argc; k++)
 			if (!strncmp(argv[k], "arg=", 4)) {
-				decode(argv[k] + 4, v, sizeof v);
+				gitdeploy_pct_decode(argv[k] + 4, v, sizeof v);
 				if (!(args[a++] = strdup(v))) {
 					while (--a >= 0)
 						free(args[a]);
@@ -321,7 +287,7 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 	for (int k = 0; k < argc; k++) {
 		const char *eq = strchr(argv[k], '=');
 		size_t kl = (size_t)(eq - argv[k]);
-		decode(eq + 1, v, sizeof v);
+		gitdeploy_pct_decode(eq + 1, v, sizeof v);
 		if (KEY("revision"))
 			memcpy(g->revision, v, sizeof g->revision);
 		else if (KEY("from"))
@@ -355,7 +321,7 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 		return -1;
 	}
 	if (event) {
-		decode(event, v, sizeof v);
+		gitdeploy_pct_decode(event, v, sizeof v);
 		emit_deploy(s, v);
 	}
 	if (!had_rev && g->revision[0])
@@ -394,7 +360,7 @@ int git_pre_deploy(struct svc *s, const char *rev, char *err, size_t errsz)
 		snprintf(err, errsz, "%s has no hooks.pre_deploy", c->name);
 		return -1;
 	}
-	if (!is_sha(rev)) {
+	if (!gitdeploy_is_sha(rev)) {
 		snprintf(err, errsz, "pre-deploy: '%.64s' is not a commit id (40 hex digits)", rev);
 		return -1;
 	}

@@ -95,6 +95,19 @@ static void test_pct(void)
 	tap_ok(gitdeploy_pct_encode("abcd", out, 4) == -1, __LINE__, "one byte short");
 	tap_ok(gitdeploy_pct_encode("a b", out, 5) == -1, __LINE__, "an escape does not fit");
 	tap_ok(gitdeploy_pct_encode("a b", out, 6) == 5, __LINE__, "an escape fits");
+	/* the decoder: supervise's reader of what gitwatch encodes */
+	for (size_t i = 0; i < sizeof pc / sizeof *pc; i++) {
+		char dec[64];
+		tap_ok(gitdeploy_pct_decode(pc[i].want, dec, sizeof dec) == 0 && !strcmp(dec, pc[i].in), pc[i].line,
+			"pct_decode(\"%s\") gives the input back", pc[i].want);
+	}
+	char d[8];
+	tap_ok(gitdeploy_pct_decode("a%2fb%2F", d, sizeof d) == 0 && !strcmp(d, "a/b/"), __LINE__, "lower and upper hex");
+	tap_ok(gitdeploy_pct_decode("a%2", d, sizeof d) == -1, __LINE__, "a cut escape is refused");
+	tap_ok(gitdeploy_pct_decode("a%zz", d, sizeof d) == -1, __LINE__, "a bad escape is refused");
+	tap_ok(gitdeploy_pct_decode("a%00b", d, sizeof d) == -1, __LINE__, "an encoded NUL is refused");
+	tap_ok(gitdeploy_pct_decode("1234567", d, sizeof d) == 0, __LINE__, "fits exactly");
+	tap_ok(gitdeploy_pct_decode("12345678", d, sizeof d) == -1, __LINE__, "one byte too long is refused");
 }
 
 static void test_sha(void)
