@@ -228,6 +228,7 @@ enum kind {
 	K_STATE,  /* one sample per state, 1 for the current one */
 	K_HEALTH, /* 1 healthy, 0 unhealthy, -1 starting; none without a check */
 	K_SINCE,  /* now - key (a start time from an uptime) */
+	K_INFO,   /* 1, labelled key="the string at key"; none when not a string */
 };
 
 static const struct {
@@ -258,6 +259,8 @@ static const struct {
 		"When the scheduled job runs next, seconds since the epoch." },
 	{ "mls_job_last_success_time_seconds", "gauge", "last_success", K_NUM,
 		"When the job last ended successfully, seconds since the epoch." },
+	{ "mls_service_revision_info", "gauge", "revision", K_INFO,
+		"The git commit the instance runs (services with git:); always 1." },
 };
 
 int metrics_render(struct jbuf *out, const cJSON *status, const struct host_stats *host,
@@ -303,6 +306,11 @@ int metrics_render(struct jbuf *out, const cJSON *status, const struct host_stat
 			case K_SINCE:
 				if (isnum(s, per_inst[k].key, &v))
 					sample(&f, name, idx, NULL, now - v);
+				break;
+			case K_INFO:
+				if (str(s, per_inst[k].key))
+					sample(&f, name, idx,
+						(const char *const[]){ per_inst[k].key, str(s, per_inst[k].key), NULL }, 1);
 				break;
 			}
 		}

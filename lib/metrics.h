@@ -41,6 +41,8 @@
  *   mls_job_next_run_time_seconds          gauge    next_run (schedule: jobs)
  *   mls_job_last_success_time_seconds      gauge    last_success, when the
  *        reply has it (supervise does not send it yet)
+ *   mls_service_revision_info{revision}    gauge    1, for an instance whose
+ *        entry has a string `revision` (a service with git: that has one)
  *   mls_host_load1, _load5, _load15        gauge    /proc/loadavg
  *   mls_host_memory_total_bytes            gauge    MemTotal
  *   mls_host_memory_available_bytes        gauge    MemAvailable

@@ -533,6 +533,12 @@ static void rollback_request(struct gw_svc *s)
 	const char *tref = cur_good ? v->prev_good_ref : v->good_ref;
 	if (!s->current[0] || !t[0] || !strcmp(t, s->current)) {
 		gw_log(s, "rollback: no earlier good revision");
+		/* its outcome all the same: mls ctl rollback and the API wait for one */
+		struct ann a;
+		ann_start(&a, s);
+		ann_add(&a, "message", "no earlier good revision to roll back to");
+		ann_add(&a, "event", "deploy_failed");
+		ann_send(&a, s);
 		to_idle(s);
 		return;
 	}

@@ -13,6 +13,8 @@
  *  hd_ctl.c   the control connection (requests in order, replies by
  *             callback), the event stream with its backlog, SSE clients
  *  hd_api.c   routes, auth, the JSON and text the API answers
+ *  hd_deploy.c  deploy and rollback: the request, then its outcome from
+ *             the event stream
  *  hd_notify.c  the webhooks of notify: (with no listener when the config
  *             has notify: and no http:)
  *
@@ -38,6 +40,9 @@
 #define HD_KEEPALIVE_MS   25000     /* ": keepalive" to SSE clients */
 #define HD_WAIT_DEFAULT_MS 30000    /* a mutation waits this long for its effect */
 #define HD_WAIT_MAX_MS    300000
+#define HD_DEPLOY_WAIT_DEFAULT_MS 300000 /* a deploy waits this long for its outcome */
+#define HD_DEPLOY_WAIT_MAX_MS     600000
+#define HD_MAX_DEPLOY_WAITS HD_MAX_INFLIGHT /* deploys waiting for their outcome at once */
 #define HD_SETTLE_MS      500       /* running this long = started (as mls ctl) */
 #define HD_SESSION_TTL_S  (12 * 3600)
 #define HD_COOKIE         "mls_session"
@@ -151,6 +156,21 @@ void hd_error(uint64_t req, int status, const char *msg, const char *headers);
 /* the HTTP status for a control error message */
 int hd_status_of(const char *error);
 void hd_api_gone(uint64_t req);
+/* a control reply passed on: as it is when ok (200), else its error
+ * with the status of hd_status_of() (503 when line is NULL) */
+void hd_api_pass(uint64_t req, const char *line, size_t len);
+
+/* ---- hd_deploy.c ---- */
+/* POST .../NAME/deploy (rollback 0) or /rollback, allowed already;
+ * wait_ms 0: 202 once supervise took it */
+void hd_deploy(const struct httpsrv_req *r, const char *name, int rollback, int64_t wait_ms);
+/* One engine event (parsed, and its line) for the waits and counters */
+struct cJSON;
+void hd_deploy_event(const struct cJSON *ev, const char *line, size_t len, uint64_t seq);
+void hd_deploy_gone(uint64_t req);
+/* mls_deploys_total for /metrics */
+struct jbuf;
+void hd_deploy_metrics(struct jbuf *b);
 
 /* ---- hd_static.c ---- */
 /* The dashboard's files and GET /api/v1/session: 1 when it answered r */

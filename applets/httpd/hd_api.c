@@ -72,6 +72,11 @@ int hd_status_of(const char *e)
 		return 503;
 	if (!strncmp(e, "invalid config", 14))
 		return 422;
+	if (!strncmp(e, "bad ref", 7))
+		return 400;
+	/* deploy: not a service with git:, or mls-gitwatch is not running */
+	if (strstr(e, "is not deployed from git") || strstr(e, "no deploy can be made now"))
+		return 409;
 	return 500;
 }
 
@@ -92,6 +97,12 @@ static void pass_reply(struct hd_pending *p, const char *line, size_t len)
 		return;
 	}
 	hd_json(p->req, 200, line, len, NULL);
+}
+
+void hd_api_pass(uint64_t req, const char *line, size_t len)
+{
+	struct hd_pending p = { .req = req };
+	pass_reply(&p, line, len);
 }
 
 static void call(uint64_t req, const char *line, hd_reply_fn *fn, void *arg)
@@ -130,7 +141,8 @@ static void answer_status(uint64_t req, int kind, const char *line, size_t len, 
 	if (kind == ST_METRICS) {
 		struct host_stats h;
 		host_stats_read(&h, "/proc", "/");
-		if (metrics_render(&b, *j, &h, MLS_VERSION, MLS_ARCH) < 0 || (hd_notify_metrics(&b), b.oom)) {
+		if (metrics_render(&b, *j, &h, MLS_VERSION, MLS_ARCH) < 0 ||
+		    (hd_deploy_metrics(&b), hd_notify_metrics(&b), b.oom)) {
 			hd_text(req, 500, "cannot render the metrics\n");
 		} else {
 			struct httpsrv_resp r = { .status = 200, .content_type = "text/plain; version=0.0.4; charset=utf-8",
@@ -564,6 +576,7 @@ void hd_api_gone(uint64_t req)
 	for (struct svc_q *q = svc_qs; q; q = q->next)
 		if (q->req == req)
 			q->req = 0; /* answered into the void; freed with its last part */
+	hd_deploy_gone(req);
 }
 
 /* reload: ok, or the new config's errors (422) */
@@ -758,8 +771,9 @@ static int name_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* wait=0 answers at once; timeout=N (seconds) bounds the wait */
-static int64_t wait_ms_of(const char *query)
+/* wait=0 answers at once; timeout=N (seconds) bounds the wait: def
+ * when absent, at most max */
+static int64_t wait_ms_of(const char *query, int64_t def, int64_t max)
 {
 	char v[32];
 	if (http_query_get(query, "wait", v, sizeof v) >= 0 && (!strcmp(v, "0") || !strcmp(v, "false")))
@@ -768,9 +782,9 @@ static int64_t wait_ms_of(const char *query)
 		char *end;
 		double s = strtod(v, &end);
 		if (end != v && s > 0)
-			return s * 1000 > HD_WAIT_MAX_MS ? HD_WAIT_MAX_MS : (int64_t)(s * 1000);
+			return s * 1000 > max ? max : (int64_t)(s * 1000);
 	}
-	return HD_WAIT_DEFAULT_MS;
+	return def;
 }
 
 /* ?KEY=N: def when absent; -1 when not a number from min to max */
@@ -979,7 +993,7 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 			return;
 		}
 		if (!strcmp(action, "start") || !strcmp(action, "stop") || !strcmp(action, "restart") ||
-		    !strcmp(action, "signal")) {
+		    !strcmp(action, "signal") || !strcmp(action, "deploy") || !strcmp(action, "rollback")) {
 			if (!post) {
 				hd_error(r->id, 405, "method not allowed (use POST)", "Allow: POST\r\n");
 				return;
@@ -993,8 +1007,11 @@ void hd_handle(struct httpsrv *s, const struct httpsrv_req *r, void *ctx)
 			}
 			if (!strcmp(action, "signal"))
 				signal_svc(r, name);
+			else if (!strcmp(action, "deploy") || !strcmp(action, "rollback"))
+				hd_deploy(r, name, action[0] == 'r',
+					wait_ms_of(h->query, HD_DEPLOY_WAIT_DEFAULT_MS, HD_DEPLOY_WAIT_MAX_MS));
 			else
-				mutate(r->id, action, name, wait_ms_of(h->query));
+				mutate(r->id, action, name, wait_ms_of(h->query, HD_WAIT_DEFAULT_MS, HD_WAIT_MAX_MS));
 			return;
 		}
 		hd_error(r->id, 404, "not found", NULL);

@@ -334,6 +334,7 @@ void hd_ev_readable(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 		size_t flen;
 		char *f = frame_of(line, len, seq, t->valuestring, &flen);
 		hd_api_event(line, len, seq);
+		hd_deploy_event(j, line, len, seq);
 		hd_notify_event(j);
 		cJSON_Delete(j);
 		if (!f)

@@ -70,7 +70,8 @@ static void session(const struct httpsrv_req *r)
 	struct jbuf b = { 0 };
 	jb_printf(&b, "{\"ok\":true,\"login\":%s,\"role\":%s,\"allow\":[", login ? "true" : "false",
 		role == HTTPAUTH_ADMIN ? "\"admin\"" : role == HTTPAUTH_READ ? "\"read\"" : "null");
-	static const char *const acts[] = { "start", "stop", "restart", "signal", "reload", "shutdown" };
+	static const char *const acts[] = { "start", "stop", "restart", "signal", "reload", "shutdown", "deploy",
+		"rollback" };
 	int k = 0;
 	for (size_t i = 0; role == HTTPAUTH_ADMIN && i < sizeof acts / sizeof acts[0]; i++)
 		if (HD.set.allow & proto_perm_of(acts[i]))
