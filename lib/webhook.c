@@ -216,6 +216,39 @@ static void slack_sentence(struct jbuf *t, unsigned note, const cJSON *ev)
 				cJSON_IsString(e0) ? e0->valuestring : "");
 		}
 		break;
+	case NOTE_DEPLOYED:
+	case NOTE_ROLLED_BACK:
+	case NOTE_DEPLOY_FAILED: {
+		/* service-level: "api deployed 3f2a9c1 (main)", "api rolled
+		 * back from 9ad0958 to 3f2a9c1: crashed twice", "api deploy
+		 * failed (ref v2): MESSAGE" */
+		const char *svc = jstr(ev, "service"), *rev = jstr(ev, "revision"), *from = jstr(ev, "from");
+		const char *ref = jstr(ev, "ref");
+		who = svc ? svc : who;
+		if (note == NOTE_DEPLOYED)
+			jb_printf(t, "%s deployed %.7s", who, rev ? rev : "?");
+		else if (note == NOTE_ROLLED_BACK)
+			jb_printf(t, "%s rolled back from %.7s to %.7s", who, from ? from : "?", rev ? rev : "?");
+		else
+			jb_printf(t, "%s deploy failed", who);
+		if (ref && note != NOTE_ROLLED_BACK)
+			jb_printf(t, note == NOTE_DEPLOYED ? " (%s)" : " (ref %s)", ref);
+		if (msg && note != NOTE_DEPLOYED)
+			jb_printf(t, ": %s", msg);
+		break;
+	}
+	case NOTE_CONFIG_REJECTED: {
+		const char *rev = jstr(ev, "revision");
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "errors");
+		const cJSON *e0 = cJSON_GetArrayItem(e, 0);
+		int n = cJSON_GetArraySize(e);
+		jb_printf(t, "config from git rejected (%.7s), nothing changed", rev ? rev : "?");
+		if (n)
+			jb_printf(t, " (%d error%s)", n, n == 1 ? "" : "s");
+		if (cJSON_IsString(e0))
+			jb_printf(t, ": %s", e0->valuestring);
+		break;
+	}
 	default: {
 		const char *n = wh_event_name(note);
 		jb_printf(t, "%s: %s", who, n ? n : "event");

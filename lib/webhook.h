@@ -90,7 +90,11 @@ struct wh_origin {
  *                 the webhook event's name, then "engine_event" (the
  *                 engine's type), "host" and "mls":{"version","arch"}
  *   NOTIFY_SLACK  {"text":"[HOST] web.1 crashed: exited with status 1
- *                 after 5.0s"} (one sentence per event)
+ *                 after 5.0s"} (one sentence per event; the deploy
+ *                 events: "api deployed 3f2a9c1 (main)", "api rolled back
+ *                 from 9ad0958 to 3f2a9c1: REASON", "api deploy failed
+ *                 (ref v2): MESSAGE", "config from git rejected (3f2a9c1),
+ *                 nothing changed (2 errors): FIRST ERROR")
  * Returns 0, or -1 (out->oom, or ev not an object). */
 int wh_body(struct jbuf *out, int format, unsigned note, const cJSON *ev, const struct wh_origin *o);
 

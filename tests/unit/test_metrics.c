@@ -275,6 +275,16 @@ static void test_odd(void)
 	OK(has_line(t, "# TYPE mls_job_last_success_time_seconds gauge"), "last success typed");
 	free(t);
 
+	/* a service with git: its revision as an info gauge; null: none */
+	t = render(__LINE__, "{\"services\":[{\"name\":\"api\",\"instance\":1,\"state\":\"running\","
+		"\"revision\":\"3f2a9c1e0000000000000000000000000000beef\"},{\"name\":\"api\",\"instance\":2,"
+		"\"revision\":null},{\"name\":\"web\",\"instance\":1}]}", NULL, "v", "a");
+	OK(has_line(t, "mls_service_revision_info{service=\"api\",instance=\"1\",revision=\"3f2a9c1e0000000000000000000000000000beef\"} 1"),
+		"revision info");
+	OK(has_line(t, "# TYPE mls_service_revision_info gauge") && count(t, "mls_service_revision_info{") == 1,
+		"revision info: typed, only for the instance with a revision");
+	free(t);
+
 	/* host: a field missing is left out, the others stay */
 	struct host_stats h = { .have = HOST_LOAD | HOST_FS, .load = { 0.5, 1.25, 2 }, .fs_size = 1ULL << 40,
 		.fs_avail = 12345, .mem_total = 99 };

@@ -134,6 +134,64 @@ static void test_bodies(void)
 	jb_free(&b);
 	cJSON_Delete(ev);
 
+	/* the deploy events (service-level: no name) */
+	static const struct {
+		unsigned note;
+		const char *ev, *slack;
+	} dep[] = {
+		{ NOTE_DEPLOYED,
+		  "{\"event\":\"deployed\",\"seq\":7,\"time\":1,\"service\":\"api\",\"revision\":\"3f2a9c1e0000000000000000000000000000beef\","
+		  "\"from\":null,\"ref\":\"main\",\"message\":null}",
+		  "{\"text\":\"[pi-7] api deployed 3f2a9c1 (main)\"}" },
+		{ NOTE_ROLLED_BACK,
+		  "{\"event\":\"rolled_back\",\"seq\":8,\"time\":1,\"service\":\"api\",\"revision\":\"3f2a9c1e0000000000000000000000000000beef\","
+		  "\"from\":\"9ad0958f0000000000000000000000000000cafe\",\"ref\":\"main\",\"message\":\"crashed twice: exited with status 1\"}",
+		  "{\"text\":\"[pi-7] api rolled back from 9ad0958 to 3f2a9c1: crashed twice: exited with status 1\"}" },
+		{ NOTE_DEPLOY_FAILED,
+		  "{\"event\":\"deploy_failed\",\"seq\":9,\"time\":1,\"service\":\"api\",\"revision\":null,\"from\":null,"
+		  "\"ref\":\"v2\",\"message\":\"no branch, tag or commit 'v2'\"}",
+		  "{\"text\":\"[pi-7] api deploy failed (ref v2): no branch, tag or commit 'v2'\"}" },
+		{ NOTE_CONFIG_REJECTED,
+		  "{\"event\":\"config_rejected\",\"seq\":10,\"time\":1,\"revision\":\"77aa0011000000000000000000000000000000ff\","
+		  "\"errors\":[\"mls.yaml:3:5: error: unknown key 'comand'\",\"mls.yaml:9:1: error: x\"]}",
+		  "{\"text\":\"[pi-7] config from git rejected (77aa001), nothing changed (2 errors): mls.yaml:3:5: error: unknown key 'comand'\"}" },
+	};
+	for (size_t k = 0; k < sizeof dep / sizeof dep[0]; k++) {
+		memset(&tr, 0, sizeof tr);
+		ev = cJSON_Parse(dep[k].ev);
+		tap_ok(map(dep[k].ev) == dep[k].note, __LINE__, "%s: mapped to %s", cJSON_GetObjectItemCaseSensitive(ev, "event")->valuestring,
+		       wh_event_name(dep[k].note));
+		memset(&b, 0, sizeof b);
+		tap_ok(wh_body(&b, NOTIFY_SLACK, dep[k].note, ev, &o) == 0 && !strcmp(b.p, dep[k].slack), __LINE__,
+		       "slack %s: %s", wh_event_name(dep[k].note), b.p ? b.p : "");
+		jb_free(&b);
+		memset(&b, 0, sizeof b);
+		tap_ok(wh_body(&b, NOTIFY_JSON, dep[k].note, ev, &o) == 0, __LINE__, "json %s", wh_event_name(dep[k].note));
+		j = cJSON_ParseWithLength(b.p, b.len);
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "event");
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(j, "engine_event");
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "revision");
+		const cJSON *sv = cJSON_GetObjectItemCaseSensitive(j, "service");
+		int isconf = dep[k].note == NOTE_CONFIG_REJECTED;
+		tap_ok(cJSON_IsString(x) && !strcmp(x->valuestring, wh_event_name(dep[k].note)) && cJSON_IsString(y) &&
+		       !strcmp(y->valuestring, cJSON_GetObjectItemCaseSensitive(ev, "event")->valuestring) &&
+		       (dep[k].note == NOTE_DEPLOY_FAILED ? cJSON_IsNull(r) : cJSON_IsString(r) && strlen(r->valuestring) == 40) &&
+		       (isconf ? cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "errors")) == 2
+		               : cJSON_IsString(sv) && !strcmp(sv->valuestring, "api")),
+		       __LINE__, "json %s: event, engine_event, revision, service/errors: %.*s", wh_event_name(dep[k].note),
+		       (int)b.len, b.p);
+		cJSON_Delete(j);
+		jb_free(&b);
+		cJSON_Delete(ev);
+	}
+	/* missing fields: a sentence all the same */
+	ev = cJSON_Parse("{\"event\":\"rolled_back\",\"seq\":11}");
+	memset(&b, 0, sizeof b);
+	tap_ok(wh_body(&b, NOTIFY_SLACK, NOTE_ROLLED_BACK, ev, &o) == 0 && !strcmp(b.p, "{\"text\":\"[pi-7] mls rolled back from ? to ?\"}"),
+	       __LINE__, "slack rolled_back without fields: %s", b.p ? b.p : "");
+	jb_free(&b);
+	cJSON_Delete(ev);
+
 	/* heartbeat */
 	cJSON *st = cJSON_Parse("{\"ok\":true,\"supervisor\":{\"pid\":1},\"services\":["
 		"{\"name\":\"web\",\"instance\":1,\"state\":\"running\",\"restarts\":2,\"health\":\"unhealthy\"},"
