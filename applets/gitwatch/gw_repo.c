@@ -158,6 +158,12 @@ int gw_repo_fetch(struct gw_svc *s, char *err, size_t errsz)
 	git_buf b = { 0 };
 	if (git_remote_fetch(o, NULL, &fo, NULL)) {
 		git_err(err, errsz, "fetch");
+		/* a local path that is not there: libgit2 says "unsupported URL
+		 * protocol", which sends one looking in the wrong place */
+		const char *lp = !strncmp(s->url, "file://", 7) ? s->url + 7 : s->url[0] == '/' ? s->url : NULL;
+		struct stat st;
+		if (lp && stat(lp, &st) < 0)
+			snprintf(err, errsz, "fetch: no repository at %s: %s", lp, strerror(errno));
 		rc = -1;
 	} else if (!git_remote_default_branch(&b, o)) {
 		/* refs/heads/main: main */
