@@ -4,7 +4,8 @@
 # with a valid X-Mls-Signature; slack format; https with a test CA; a
 # receiver down then up gets the retried events; a receiver that hangs
 # does not slow supervision and its queue drops with the counter in
-# /metrics; heartbeat; notify: without http: binds nothing.
+# /metrics; heartbeat; notify: without http: binds nothing; a git service
+# rolled back (tests/43 for the API) gives rolled_back in json and slack.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/sv.sh"
 
@@ -266,6 +267,55 @@ M=$(metrics)
 like "$M" "mls_notify_failed_total\\{target=\"1\",host=\"$NOHOST\"\\} 0" "an unresolvable name: the event is not given up at once"
 like "$M" "mls_notify_queued\\{target=\"1\",host=\"$NOHOST\"\\} 1" "... it waits in the queue for its retry"
 sv_stop
+
+# ------------------------- a git service rolled back: rolled_back, json and slack
+if ! command -v git >/dev/null 2>&1; then
+	skip "a git service: needs git"
+elif "$MLS" --version | grep -q -- '-git'; then
+	skip_always "a git service: this build has no git (NO_GIT=1)"
+else
+	chmod 755 "$T" # gitwatch reads the repository as nobody when the test is root
+	export GIT_CONFIG_NOSYSTEM=1 HOME=$T GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.org \
+		GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.org
+	R=$T/g/app.git W=$T/g/work
+	git init -q --bare -b main "$R" && git init -q -b main "$W"
+	echo app.sh >"$W/autoexec.txt"
+	printf 'exec sleep 1000\n' >"$W/app.sh"
+	git -C "$W" add -A && git -C "$W" commit -qm good && git -C "$W" push -q "$R" HEAD:main 2>/dev/null
+	GOOD=$(git -C "$W" rev-parse HEAD)
+	rx gj ; GJ=$RX_PORT
+	rx gs ; GS=$RX_PORT
+	cat >"$T/g/mls.yaml" <<EOF
+state_dir: $T/g/state
+notify:
+  - url: "http://127.0.0.1:$GJ/hook"
+    events: [deployed, rolled_back, deploy_failed]
+  - url: "http://127.0.0.1:$GS/slack"
+    format: slack
+services:
+  app:
+    git: {url: "$R", interval: 0, verify_window: 2s}
+EOF
+	sv_start "$T/g/mls.yaml"
+	wait_for "git: httpd is up" 10 grep -q "notify 2:" "$SV_OUT"
+	wait_for "git: the first revision is deployed, webhook deployed" 20 has_lines "$T/gj.log" 1
+	is "$(py "$T/gj.log" '[(r["body"]["event"], r["body"]["service"], r["body"]["revision"]) for r in recs]')" \
+		"[('deployed', 'app', '$GOOD')]" "git: json deployed with service and revision"
+	printf 'exit 1\n' >"$W/app.sh"
+	git -C "$W" commit -qam bad && git -C "$W" push -q "$R" HEAD:main 2>/dev/null
+	BAD=$(git -C "$W" rev-parse HEAD)
+	ctl deploy app
+	is "$RC" 1 "git: ctl deploy of a commit that exits 1: rolled back (exit 1)"
+	wait_for "git: the json target gets rolled_back" 20 has_lines "$T/gj.log" 2
+	is "$(py "$T/gj.log" '[(r["body"]["event"], r["body"]["engine_event"], r["body"]["revision"], r["body"]["from"], r["body"]["message"]) for r in recs[1:]]')" \
+		"[('rolled_back', 'rolled_back', '$GOOD', '$BAD', 'crashed twice: exited with status 1')]" "git: ... with both commits and the reason"
+	slack_rb() { grep -q 'rolled back' "$T/gs.log"; }
+	wait_for "git: the slack target (default events) gets it too" 20 slack_rb
+	is "$(py "$T/gs.log" '[r["body"]["text"] for r in recs if "app.1 crashed" not in r["body"]["text"]]')" \
+		"['[$(hostname)] app rolled back from ${BAD:0:7} to ${GOOD:0:7}: crashed twice: exited with status 1']" \
+		"git: ... as one sentence, after the crashes (deployed is not in the default events)"
+	sv_stop
+fi
 
 # supervise's and httpd's output, every run above (MLS may be the ASan build)
 ERR=$(cat "$T"/sv.*.err "$T"/sv.*.out)
