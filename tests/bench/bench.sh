@@ -11,6 +11,8 @@
 #   - then tests/bench/health.sh: what health checks cost
 #   - then tests/bench/httpd.sh: mls httpd's requests/s (plain, TLS, beside
 #     supervisord's XML-RPC), TLS handshakes/s, RSS with SSE clients, sizes
+#   - then tests/bench/gitdeploy.sh: git push to the new revision running
+#     (interval 1s, mls ctl deploy), mls-gitwatch's RSS, size against 1 MiB
 #
 # Env: MLS, MLS_MIN, MLS_AARCH64, MLS_AARCH64_MIN (binaries), BENCH_DIR
 # (where the configs go), RUNS (runs per size, default 7; 3 for 10,000).
@@ -140,3 +142,7 @@ MLS=$MLS tests/bench/health.sh
 # --- mls httpd: requests/s plain and TLS, beside supervisord; handshakes;
 # RSS idle and with SSE clients; ctl status under load; sizes ----------------
 MLS=$MLS MLS_MIN=$MLS_MIN tests/bench/httpd.sh
+
+# --- deploys from git: push to running (poll, ctl deploy), gitwatch's RSS,
+# the full binary against 1 MiB ---------------------------------------------
+MLS=$MLS tests/bench/gitdeploy.sh
