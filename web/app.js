@@ -180,7 +180,8 @@ function setConn(cls, text) {
   c.textContent = text;
 }
 
-const EVENTS = ['state', 'exit', 'reload', 'healthy', 'unhealthy', 'health_restart', 'shutdown'];
+const EVENTS = ['state', 'exit', 'reload', 'healthy', 'unhealthy', 'health_restart', 'shutdown',
+  'deploy_request', 'rollback_request', 'pre_deploy', 'deployed', 'up_to_date', 'rolled_back', 'deploy_failed', 'config_rejected'];
 
 function connect() {
   if (S.es) S.es.close();
@@ -274,6 +275,21 @@ function onEvent(t, ev) {
   case 'shutdown':
     feedAdd(ev.time, 'bad', 'the supervisor is shutting down');
     break;
+  default: { /* deploys from git (docs/git-deploy.md): service-level */
+    const sha = (x) => (x ? x.slice(0, 7) : '?'), m = ev.message ? ': ' + ev.message : '';
+    const d = {
+      deploy_request: ['', `deploy of ${ev.ref || 'the configured ref'} requested`],
+      rollback_request: ['', 'rollback requested'],
+      pre_deploy: [ev.ok ? '' : 'bad', `pre_deploy of ${sha(ev.revision)} ${ev.ok ? 'ok' : 'failed' + m}`],
+      deployed: ['ok', `deployed ${sha(ev.revision)}${ev.ref ? ' (' + ev.ref + ')' : ''}`],
+      up_to_date: ['', `up to date (${sha(ev.revision)})${m}`],
+      rolled_back: ['bad', `rolled back from ${sha(ev.from)} to ${sha(ev.revision)}${m}`],
+      deploy_failed: ['bad', `deploy failed${m}`],
+      config_rejected: ['bad', `config from git ${sha(ev.revision)} rejected: ${(ev.errors || []).length} error(s), nothing changed`],
+    }[t];
+    if (d) feedAdd(ev.time, d[0], (ev.service ? ev.service + ' ' : '') + d[1]);
+    scheduleRefresh();
+  }
   }
 }
 
@@ -331,11 +347,11 @@ function services() {
 
 const COLS = ['Name', 'State', 'PID', 'Port', 'Uptime', 'Restarts', 'Health', 'CPU', 'RSS', 'Next run', 'Actions'];
 
-function actButtons(target, label) {
+function actButtons(target, label, git) {
   if (S.role !== 'admin' || target.split('.')[0] === SELF) return null;
   const box = el('div', { class: 'acts' });
-  for (const a of ['start', 'stop', 'restart'])
-    if (can(a))
+  for (const a of ['start', 'stop', 'restart', 'deploy', 'rollback'])
+    if (can(a) && (git || (a !== 'deploy' && a !== 'rollback')))
       box.append(el('button', {
         type: 'button', 'data-act': a, 'aria-label': `${a} ${label}`, text: a[0].toUpperCase() + a.slice(1),
         onclick: (e) => act(e.currentTarget, `/api/v1/services/${target}/${a}`, `${a} ${label}`),
@@ -366,7 +382,7 @@ function build() {
         } });
       const cells = COLS.map((c) => el('td', { 'data-label': c }));
       cells[0].append(tg, detailLink(svc, svc), el('span', { class: 'muted', text: ` ×${list.length}` }));
-      const a = actButtons(svc, svc);
+      const a = actButtons(svc, svc, !!list[0].git);
       if (a) cells[10].append(a);
       const tr = el('tr', { class: 'group', 'data-service': svc }, ...cells);
       tb.append(tr);
@@ -377,7 +393,7 @@ function build() {
       const cells = COLS.map((c) => el('td', { 'data-label': c }));
       const name = multi ? `${svc}.${i.instance}` : svc;
       cells[0].append(multi ? el('span', { text: name }) : detailLink(svc, svc));
-      const a = actButtons(multi ? name : svc, name);
+      const a = actButtons(multi ? name : svc, name, !multi && !!i.git);
       if (a) cells[10].append(a);
       for (const n of [2, 4, 5]) cells[n].classList.add('num');
       const tr = el('tr', { class: multi ? 'child' : 'single', 'data-instance': name, 'data-service': svc }, ...cells);
@@ -431,6 +447,11 @@ function updateInst(i, noGroup) {
     const st = el('span', {}, badge('st st-' + i.state, i.state));
     const why = i.reason || i.note;
     if (why) st.append(el('span', { class: 'why', text: why }));
+    if (i.deploy) { /* a service deployed from git: its phase and revision */
+      const g = i.git || {}, bad = g.phase === 'rolled_back' || g.phase === 'failed';
+      st.append(el('span', { class: 'dep' + (bad ? ' bad' : ''), text: i.deploy,
+        title: [i.revision, g.ref && 'ref ' + g.ref, g.url].filter(Boolean).join('\n') || null }));
+    }
     setCell(c[1], st);
     setCell(c[2], i.pid != null ? String(i.pid) : '', i.pid == null);
     setCell(c[3], i.port ? el('a', { href: `http://${location.hostname}:${i.port}/`, rel: 'noopener', target: '_blank', text: String(i.port) }) : '', !i.port);
@@ -445,6 +466,7 @@ function updateInst(i, noGroup) {
     tickRow(i, c);
     row.tr.dataset.state = i.state;
     row.tr.dataset.pid = i.pid || '';
+    if (i.git) row.tr.dataset.revision = i.revision || '';
   }
   if (!noGroup) updateGroup(i.service);
 }
@@ -510,7 +532,9 @@ async function act(btn, path, label) {
   const r = await api('POST', path);
   btn.disabled = false;
   btn.textContent = old;
-  if (r.status === 200) toast(`${label}: done${summary(r) ? ' — ' + summary(r) : ''}`);
+  if (r.json.result) /* deploy, rollback: the outcome (docs/api.md) */
+    toast(`${label}: ${r.json.error || r.json.message || r.json.result.replace('_', ' ') + ' ' + (r.json.revision || '').slice(0, 7)}`, r.status !== 200);
+  else if (r.status === 200) toast(`${label}: done${summary(r) ? ' — ' + summary(r) : ''}`);
   else toast(`${label}: ${r.json.error || 'HTTP ' + r.status}${summary(r) ? ' — ' + summary(r) : ''}`, true);
   return r;
 }

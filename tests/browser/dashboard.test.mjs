@@ -7,7 +7,7 @@
 //   (make test-browser does this)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,6 +22,20 @@ const READ = 'read-token-' + Math.random().toString(36).slice(2) + '-0123456789'
 const T = 20000; // the longest any single condition may take
 
 let dir, port, base, sv, browser, admin; // admin: a logged-in page kept across tests
+
+// git in the test's directory: a bare repository (the upstream of the service
+// `app`, deployed from git) and a work tree that pushes to it
+const GIT_ENV = () => ({ ...process.env, GIT_CONFIG_NOSYSTEM: '1', HOME: dir, GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' });
+const git = (...args) => execFileSync('git', args, { cwd: dir, env: GIT_ENV(), encoding: 'utf8' }).trim();
+function commit(version) { // app.sh says its version; pushed to main; returns the commit
+  fs.writeFileSync(path.join(dir, 'work', 'version.txt'), version + '\n');
+  git('-C', 'work', 'add', '-A');
+  git('-C', 'work', 'commit', '-qm', 'v' + version);
+  git('-C', 'work', 'push', '-q', path.join(dir, 'app.git'), 'HEAD:main');
+  return git('-C', 'work', 'rev-parse', 'HEAD');
+}
+let C1; // the first commit of app
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -49,6 +63,13 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   fs.writeFileSync(path.join(dir, 'admin.token'), ADMIN + '\n', { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'read.token'), READ + '\n', { mode: 0o600 });
+  // gitwatch reads the repository as nobody when the test runs as root
+  fs.chmodSync(dir, 0o755);
+  git('init', '-q', '--bare', '-b', 'main', 'app.git');
+  git('init', '-q', '-b', 'main', 'work');
+  fs.writeFileSync(path.join(dir, 'work', 'autoexec.txt'), 'app.sh\n');
+  fs.writeFileSync(path.join(dir, 'work', 'app.sh'), 'echo "version $(cat version.txt)"; exec sleep 1000\n');
+  C1 = commit(1);
   // say: prints each line the test drops into its inbox (the live log check)
   fs.writeFileSync(path.join(dir, 'mls.yaml'), `
 state_dir: ./run
@@ -74,6 +95,8 @@ services:
   nightly:
     command: ["sh", "-c", "echo nightly run"]
     schedule: "0 3 * * *"
+  app:
+    git: {url: ${JSON.stringify(path.join(dir, 'app.git'))}, ref: main, interval: 0, verify_window: 2s}
 `);
   const out = fs.openSync(path.join(dir, 'supervise.log'), 'a');
   sv = spawn(MLS, ['supervise', '-c', path.join(dir, 'mls.yaml')], { cwd: dir, stdio: ['ignore', out, out] });
@@ -188,6 +211,30 @@ test('restart from its button', async () => {
   await row(page, 'say').locator('button[data-act=restart]').click();
   await page.locator('#toast', { hasText: 'restart say: done' }).waitFor({ timeout: T });
   await waitRow(page, 'say', (i) => i.state === 'running' && i.pid && i.pid !== before.pid, 'a new pid');
+});
+
+test('a git service: its revision; Deploy after a push shows the new one', async () => {
+  const page = admin;
+  const rev = () => row(page, 'app').evaluate((tr) => tr.dataset.revision);
+  await until('app runs its first revision, deployed', async () =>
+    (await rev()) === C1 && /deployed [0-9a-f]{7}/.test(await row(page, 'app').locator('.dep').textContent()));
+  assert.equal(await row(page, 'app').locator('.dep').textContent(), 'deployed ' + C1.slice(0, 7));
+  assert.equal(await row(page, 'app').locator('.dep').getAttribute('title'), `${C1}\nref main\n${path.join(dir, 'app.git')}`);
+  // only git services have Deploy and Rollback
+  assert.equal(await row(page, 'say').locator('button[data-act=deploy]').count(), 0);
+  assert.equal(await row(page, 'app').locator('button[data-act=rollback]').count(), 1);
+  const C2 = commit(2);
+  await row(page, 'app').locator('button[data-act=deploy]').click();
+  await page.locator('#toast', { hasText: 'deploy app: deployed ' + C2.slice(0, 7) }).waitFor({ timeout: T });
+  await until('the row shows the new revision', async () => (await rev()) === C2 &&
+    (await row(page, 'app').locator('.dep').textContent()) === 'deployed ' + C2.slice(0, 7));
+  await page.locator('#feed li', { hasText: `app deployed ${C2.slice(0, 7)} (main)` }).waitFor({ timeout: T });
+  await page.locator('#feed li', { hasText: 'app deploy of the configured ref requested' }).waitFor({ timeout: T });
+  // Rollback: back to the first one, highlighted
+  await row(page, 'app').locator('button[data-act=rollback]').click();
+  await page.locator('#toast', { hasText: 'rollback app: rolled back from ' + C2.slice(0, 7) }).waitFor({ timeout: T });
+  await until('the row shows the rollback', async () => (await rev()) === C1 &&
+    (await row(page, 'app').locator('.dep.bad').textContent()) === `rolled back from ${C2.slice(0, 7)}: rolled back by hand`);
 });
 
 test('reload with an invalid config: its errors with file:line:col, nothing changed', async () => {
