@@ -1,7 +1,7 @@
 /* mls ctl deploy NAME [REF], mls ctl rollback NAME: ask gitwatch (through
  * supervise) to deploy now or to go back to the last good revision, then
  * follow the events until the outcome: deployed (0), up to date (0),
- * rolled back or failed (1). --no-wait: only the request. The wait is
+ * rolled back (1 for a deploy, 0 for the rollback asked for) or failed (1). --no-wait: only the request. The wait is
  * --timeout, 10 minutes when not given (a verify window is 60s by
  * default, a fetch and a pre_deploy hook come before it). */
 #include <errno.h>
@@ -19,8 +19,9 @@ static const char *short_sha(const char *s, char *buf)
 }
 
 /* One event of the service: prints it; returns the exit status when it
- * is the outcome, -1 otherwise */
-static int deploy_event(const cJSON *e, const char *name)
+ * is the outcome, -1 otherwise. A rollback asked for (rb) that happened
+ * is a success. */
+static int deploy_event(const cJSON *e, const char *name, int rb)
 {
 	const char *ev = js_str(e, "event"), *svc = js_str(e, "service");
 	const char *msg = js_str(e, "message");
@@ -42,7 +43,7 @@ static int deploy_event(const cJSON *e, const char *name)
 	} else if (!strcmp(ev, "rolled_back")) {
 		printf("%s: rolled back from %s to %s%s%s\n", name, short_sha(js_str(e, "from"), a),
 			short_sha(js_str(e, "revision"), b), msg ? ": " : "", msg ? msg : "");
-		return CTL_FAIL;
+		return rb ? CTL_OK : CTL_FAIL;
 	} else if (!strcmp(ev, "deploy_failed")) {
 		printf("%s: deploy failed%s%s\n", name, msg ? ": " : "", msg ? msg : "");
 		return CTL_FAIL;
@@ -102,10 +103,12 @@ int ctl_deploy(const struct ctl *c, int argc, char **argv)
 			const char *svc = js_str(e, "service");
 			if (ev && svc && !strcmp(svc, argv[1]) && (!strcmp(ev, "deployed") || !strcmp(ev, "up_to_date")))
 				rc = CTL_OK;
-			else if (ev && svc && !strcmp(svc, argv[1]) && (!strcmp(ev, "rolled_back") || !strcmp(ev, "deploy_failed")))
+			else if (ev && svc && !strcmp(svc, argv[1]) && !strcmp(ev, "rolled_back"))
+				rc = rb ? CTL_OK : CTL_FAIL;
+			else if (ev && svc && !strcmp(svc, argv[1]) && !strcmp(ev, "deploy_failed"))
 				rc = CTL_FAIL;
 		} else
-			rc = deploy_event(e, argv[1]);
+			rc = deploy_event(e, argv[1], rb);
 		cJSON_Delete(e);
 		fflush(stdout);
 	}
