@@ -383,9 +383,10 @@ A5=$(push sh five)
 wait_for "a: a later good commit deploys" 15 ev a "e['event'] == 'deployed' and e['revision'] == '$A5'"
 is "$(f a sh.1 revision)/$(f a sh.1 state)" "$A5/running" "a: ... runs"
 wait_for "a: ... its output" 5 log_has a sh "rev $A5 ref main v5"
-# keep 2: recent is A5 A4? no: A5 A3 A2 A1 (A4 never switched); good A5, previous good A2
-is "$(revs_of a sh)" "$(printf 'rev-%s\n' "$A5" "$A3" "$A2" | sort | tr '\n' ' ')" \
-	"a: cleanup: the newest 2 deployed (A5, A3) and the previous good one (A2); A1 and the never switched A4 removed"
+# keep 2: recent is A5 A3 A2 A1 (A4 never switched); A3 is marked bad and
+# does not count (nothing would roll back to it): A5 and A2 stay
+is "$(revs_of a sh)" "$(printf 'rev-%s\n' "$A5" "$A2" | sort | tr '\n' ' ')" \
+	"a: cleanup: the newest 2 good ones (A5, A2); the bad A3, A1 and the never switched A4 removed"
 
 # force-push main to a commit that does not descend from what runs
 git -C "$T/w/sh" reset -q --hard "$A1"

@@ -133,13 +133,22 @@ static uint64_t restart(struct gw_svc *s)
 static void up_to_date(struct gw_svc *s, const char *name, const char *msg)
 {
 	gw_log(s, "%s: %s", name, msg);
-	if (s->is_config || !s->current[0])
+	if (s->is_config)
 		return;
 	struct ann a;
 	ann_start(&a, s);
-	ann_revision(&a, s, s->current, s->sv.ref);
-	ann_add(&a, "message", msg);
-	ann_add(&a, "event", "up_to_date");
+	if (s->current[0]) {
+		ann_revision(&a, s, s->current, s->sv.ref);
+		ann_add(&a, "message", msg);
+		ann_add(&a, "event", "up_to_date");
+	} else {
+		/* nothing runs (a commit marked bad before any good one): the
+		 * deploy asked for ends all the same, as a failure */
+		char m[300];
+		snprintf(m, sizeof m, "%s: %s", name, msg);
+		ann_add(&a, "message", m);
+		ann_add(&a, "event", "deploy_failed");
+	}
 	ann_send(&a, s);
 }
 

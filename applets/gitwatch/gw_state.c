@@ -157,9 +157,14 @@ static int kept(const struct gw_svc *s, const char *sha)
 	if (!strcmp(sha, s->current) || !strcmp(sha, v->good) || !strcmp(sha, v->prev_good) ||
 	    (s->stage != ST_IDLE && !strcmp(sha, s->cand)))
 		return 1;
-	for (int i = 0; i < v->nrecent && i < s->keep; i++)
+	/* the newest `keep` revisions that were not marked bad */
+	for (int i = 0, n = 0; i < v->nrecent && n < s->keep; i++) {
+		if (gw_bad_find(s, v->recent[i]) >= 0)
+			continue;
 		if (!strcmp(sha, v->recent[i]))
 			return 1;
+		n++;
+	}
 	return 0;
 }
 
