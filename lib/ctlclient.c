@@ -414,3 +414,32 @@ int ctlclient_read_line(struct ctlclient *k, int64_t deadline)
 			return (int)n;
 	}
 }
+
+int ctlclient_open_events(struct ctlclient *k, struct ctlclient *ev, int64_t deadline, uint64_t *seq,
+	char *err, size_t errsz)
+{
+	if (ctlclient_send_line(k, "channel", err, errsz) < 0)
+		return -1;
+	int rc = ctlclient_read_line(k, deadline);
+	if (rc != 1 || strncmp(k->line, "{\"ok\":true", 10)) {
+		set_err(err, errsz, "the supervisor gave no channel: %s", rc == 1 ? k->line : "no reply");
+		return -1;
+	}
+	int fd = ctlclient_take_fd(k);
+	if (fd < 0 || ctlclient_adopt(ev, fd, 0) < 0) {
+		if (fd >= 0)
+			close(fd);
+		set_err(err, errsz, "no event stream from the supervisor");
+		return -1;
+	}
+	if (ctlclient_send_line(ev, "events", err, errsz) < 0 || (rc = ctlclient_read_line(ev, deadline)) != 1 ||
+	    strncmp(ev->line, "{\"ok\":true", 10)) {
+		set_err(err, errsz, "the supervisor refused the event stream");
+		ctlclient_close(ev);
+		return -1;
+	}
+	const char *s = strstr(ev->line, "\"seq\":");
+	if (seq)
+		*seq = s ? strtoull(s + 6, NULL, 10) : 0;
+	return 0;
+}

@@ -195,4 +195,14 @@ int ctlclient_pump(struct ctlclient *k);
  * ENOENT when none came. */
 int ctlclient_take_fd(struct ctlclient *k);
 
+/* An event stream beside k (how mls httpd and mls gitwatch, which hold
+ * only supervise's socketpair, follow the events): asks k for a
+ * `channel`, adopts the connection it carries into ev (max_line 0) and
+ * sends `events` on it; both replies are waited for until deadline
+ * (loop_now_ms() clock). *seq, when not NULL, gets the `events` reply's
+ * seq (the events that follow are newer). 0, or -1 with err (ev is then
+ * closed or untouched). */
+int ctlclient_open_events(struct ctlclient *k, struct ctlclient *ev, int64_t deadline, uint64_t *seq,
+	char *err, size_t errsz);
+
 #endif

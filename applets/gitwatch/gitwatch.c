@@ -47,9 +47,7 @@ int gitwatch_main(int argc, char **argv)
 #include "parse.h"
 
 struct dev {
-	const char *user;
-	char token[1024];         /* from --token-file; empty: none */
-	int cred_tries;
+	struct gw_cred cred;      /* secret from --token-file, or NULL */
 };
 
 static int usage(const char *fmt, const char *arg)
@@ -79,42 +77,7 @@ static int is_ssh(const char *url)
 	return url[0] != '/' && colon && !strstr(url, "://") && (!slash || colon < slash);
 }
 
-static int read_token(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, size - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0) {
-		errno = e;
-		return -1;
-	}
-	buf[n] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	if (!buf[0]) {
-		errno = ENODATA;
-		return -1;
-	}
-	return 0;
-}
 
-static int credentials(git_credential **out, const char *url, const char *user_from_url,
-	unsigned int allowed, void *payload)
-{
-	struct dev *g = payload;
-	(void)url;
-	if (!g->token[0] || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
-		return GIT_PASSTHROUGH;
-	/* asked again: the server refused them */
-	if (g->cred_tries++) {
-		git_error_set_str(GIT_ERROR_HTTP, "the server refused the credentials of --token-file");
-		return GIT_EAUTH;
-	}
-	return git_credential_userpass_plaintext_new(out,
-		g->user ? g->user : user_from_url ? user_from_url : "git", g->token);
-}
 
 /* The commit REF names: a branch of origin, a tag, or anything rev-parse
  * takes (a commit id, a full ref name); default: origin's HEAD. */
@@ -196,8 +159,9 @@ static int deploy(git_repository *repo, const char *ref)
 
 static void fetch_options(git_fetch_options *fo, struct dev *g)
 {
-	fo->callbacks.credentials = credentials;
-	fo->callbacks.payload = g;
+	g->cred.tries = 0;
+	fo->callbacks.credentials = gw_credentials;
+	fo->callbacks.payload = &g->cred;
 	fo->prune = GIT_FETCH_PRUNE;
 	fo->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 }
@@ -260,7 +224,7 @@ int gitwatch_main(int argc, char **argv)
 {
 	const char *clone_url = NULL, *fetch_dir = NULL, *dir = NULL, *ref = NULL;
 	const char *ca = NULL, *token_file = NULL;
-	struct dev g = { .user = NULL };
+	struct dev g = { .cred = { NULL, NULL, "--token-file", 0 } };
 	int64_t timeout = GITSTREAM_DEFAULT_TIMEOUT_MS;
 
 	if (argc == 1)
@@ -294,7 +258,7 @@ int gitwatch_main(int argc, char **argv)
 		else if (!strcmp(a, "--token-file"))
 			token_file = v;
 		else if (!strcmp(a, "--user"))
-			g.user = v;
+			g.cred.user = v;
 		else if (parse_duration(v, &timeout) || timeout <= 0 || timeout > INT32_MAX)
 			return usage("--timeout: not a duration > 0: %s", v);
 	}
@@ -309,13 +273,13 @@ int gitwatch_main(int argc, char **argv)
 			"use https://, http://, file:// or a path\n", clone_url);
 		return 1;
 	}
-	if (token_file && read_token(token_file, g.token, sizeof g.token)) {
-		fprintf(stderr, "mls gitwatch: --token-file %s: %s\n", token_file,
-			errno == ENODATA ? "empty" : strerror(errno));
+	char err[256];
+	char *secret = NULL;
+	if (token_file && !(g.cred.secret = secret = gw_read_secret(token_file, err, sizeof err))) {
+		fprintf(stderr, "mls gitwatch: --token-file: %s\n", err);
 		return 1;
 	}
 
-	char err[256];
 	if (git_libgit2_init() < 0) {
 		fprintf(stderr, "mls gitwatch: libgit2 failed to start\n");
 		return 1;
@@ -330,7 +294,10 @@ int gitwatch_main(int argc, char **argv)
 	int rc = clone_url ? do_clone(&g, clone_url, dir, ref) : do_fetch(&g, fetch_dir, ref);
 	gitstream_cleanup();
 	git_libgit2_shutdown();
-	explicit_bzero(g.token, sizeof g.token);
+	if (secret) {
+		explicit_bzero(secret, strlen(secret));
+		free(secret);
+	}
 	return rc;
 }
 

@@ -94,7 +94,6 @@ struct gw_svc {
 	int pending;                 /* a deploy_request waits for idle */
 	int asked;                   /* the attempt under way was asked for */
 	char *pending_ref;           /* its ref, or NULL */
-	int cred_tries;              /* within one fetch */
 	void *repo;                  /* git_repository *, open after a fetch */
 	char head[256];              /* the remote's HEAD branch, after a fetch */
 	gw_sha skipped;              /* last bad commit seen (logged once) */
@@ -140,6 +139,20 @@ int gw_repo_resolve(struct gw_svc *s, const char *ref, gw_sha sha,
  * nothing when rev-SHA exists. 0 or -1 with err. */
 int gw_repo_checkout(struct gw_svc *s, const char *sha, char *err, size_t errsz);
 void gw_repo_shutdown(void);
+/* https credentials for one fetch: user (NULL: the URL's, else "git") and
+ * secret (NULL: none); asked twice, the server refused them */
+struct gw_cred {
+	const char *user, *secret;
+	const char *what;            /* for the refusal: "--token-file", "token_file" */
+	int tries;
+};
+/* libgit2's git_credential_acquire_cb, payload a struct gw_cred */
+struct git_credential;
+int gw_credentials(struct git_credential **out, const char *url, const char *user_from_url,
+	unsigned int allowed, void *payload);
+/* A token or password from its file: the first line, blanks around it
+ * cut, at most 4 KiB (malloc'd); NULL with err */
+char *gw_read_secret(const char *path, char *err, size_t errsz);
 /* rm -rf path (no symlink followed); 0 when gone, -1 with errno */
 int gw_rmtree(const char *path);
 

@@ -118,7 +118,7 @@ static int flag(const cJSON *o, const char *key, int def)
 
 /* A token or password from its file: the first line, blanks around it
  * cut. Read as root (the file may be root-only). */
-static char *read_secret(const char *path, char *err, size_t errsz)
+char *gw_read_secret(const char *path, char *err, size_t errsz)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
@@ -177,7 +177,7 @@ static int load_svc(struct gw_svc *s, const cJSON *o, int is_config, char *err, 
 	char *tf = dup_str(o, "token_file"), *pf = dup_str(o, "password_file");
 	int rc = 0;
 	if (tf || pf) {
-		if (!(s->secret = read_secret(tf ? tf : pf, err, errsz)))
+		if (!(s->secret = gw_read_secret(tf ? tf : pf, err, errsz)))
 			rc = -1;
 		if (tf && !s->username)
 			s->username = strdup("git");
@@ -283,26 +283,7 @@ static void on_events(struct loop *l, int64_t id, int fd, int revents, void *ctx
 /* The event stream: a second connection, asked for over the first */
 static int open_events(char *err, size_t errsz)
 {
-	int64_t dl = loop_now_ms() + SETUP_TIMEOUT_MS;
-	if (ctlclient_send_line(&GW.ctl, "channel", err, errsz) < 0)
-		return -1;
-	int rc = ctlclient_read_line(&GW.ctl, dl);
-	if (rc != 1 || strncmp(GW.ctl.line, "{\"ok\":true", 10)) {
-		snprintf(err, errsz, "the supervisor gave no channel: %s", rc == 1 ? GW.ctl.line : "no reply");
-		return -1;
-	}
-	int fd = ctlclient_take_fd(&GW.ctl);
-	if (fd < 0 || ctlclient_adopt(&GW.ev, fd, 0) < 0 ||
-	    ctlclient_send_line(&GW.ev, "events", err, errsz) < 0) {
-		snprintf(err, errsz, "no event stream from the supervisor");
-		return -1;
-	}
-	rc = ctlclient_read_line(&GW.ev, dl);
-	if (rc != 1 || strncmp(GW.ev.line, "{\"ok\":true", 10)) {
-		snprintf(err, errsz, "the supervisor refused the event stream");
-		return -1;
-	}
-	return 0;
+	return ctlclient_open_events(&GW.ctl, &GW.ev, loop_now_ms() + SETUP_TIMEOUT_MS, NULL, err, errsz);
 }
 
 int gw_main(void)

@@ -121,20 +121,22 @@ static int open_repo(struct gw_svc *s, char *err, size_t errsz)
 	return 0;
 }
 
-static int credentials(git_credential **out, const char *url, const char *user_from_url,
+int gw_credentials(git_credential **out, const char *url, const char *user_from_url,
 	unsigned int allowed, void *payload)
 {
-	struct gw_svc *s = payload;
+	struct gw_cred *c = payload;
 	(void)url;
-	if (!s->secret || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+	if (!c->secret || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
 		return GIT_PASSTHROUGH;
 	/* asked again: the server refused them */
-	if (s->cred_tries++) {
-		git_error_set_str(GIT_ERROR_HTTP, "the server refused the credentials");
+	if (c->tries++) {
+		char m[128];
+		snprintf(m, sizeof m, "the server refused the credentials of %s", c->what);
+		git_error_set_str(GIT_ERROR_HTTP, m);
 		return GIT_EAUTH;
 	}
 	return git_credential_userpass_plaintext_new(out,
-		s->username ? s->username : user_from_url ? user_from_url : "git", s->secret);
+		c->user ? c->user : user_from_url ? user_from_url : "git", c->secret);
 }
 
 int gw_repo_fetch(struct gw_svc *s, char *err, size_t errsz)
@@ -148,11 +150,11 @@ int gw_repo_fetch(struct gw_svc *s, char *err, size_t errsz)
 	}
 	git_fetch_options fo;
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.callbacks.credentials = credentials;
-	fo.callbacks.payload = s;
+	struct gw_cred cred = { s->username, s->secret, s->username ? "password_file" : "token_file", 0 };
+	fo.callbacks.credentials = gw_credentials;
+	fo.callbacks.payload = &cred;
 	fo.prune = GIT_FETCH_PRUNE;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-	s->cred_tries = 0;
 	gitstream_set_ca(s->ca_file);
 	int rc = 0;
 	git_buf b = { 0 };

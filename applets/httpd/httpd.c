@@ -266,27 +266,10 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *c
 /* The event stream: a second connection, asked for over the first */
 static int open_events(char *err, size_t errsz)
 {
-	int64_t dl = loop_now_ms() + SETUP_TIMEOUT_MS;
-	if (ctlclient_send_line(&HD.ctl, "channel", err, errsz) < 0)
+	uint64_t seq;
+	if (ctlclient_open_events(&HD.ctl, &HD.ev, loop_now_ms() + SETUP_TIMEOUT_MS, &seq, err, errsz) < 0)
 		return -1;
-	int rc = ctlclient_read_line(&HD.ctl, dl);
-	if (rc != 1 || strncmp(HD.ctl.line, "{\"ok\":true", 10)) {
-		snprintf(err, errsz, "the supervisor gave no channel: %s", rc == 1 ? HD.ctl.line : "no reply");
-		return -1;
-	}
-	int fd = ctlclient_take_fd(&HD.ctl);
-	if (fd < 0 || ctlclient_adopt(&HD.ev, fd, 0) < 0 ||
-	    ctlclient_send_line(&HD.ev, "events", err, errsz) < 0) {
-		snprintf(err, errsz, "no event stream from the supervisor");
-		return -1;
-	}
-	rc = ctlclient_read_line(&HD.ev, dl);
-	if (rc != 1 || strncmp(HD.ev.line, "{\"ok\":true", 10)) {
-		snprintf(err, errsz, "the supervisor refused the event stream");
-		return -1;
-	}
-	const char *s = strstr(HD.ev.line, "\"seq\":");
-	HD.last_seq = s ? strtoull(s + 6, NULL, 10) : 0;
+	HD.last_seq = seq;
 	return 0;
 }
 
