@@ -30,6 +30,7 @@
 
 #include "applets.h"
 #include "cafile.h"
+#include "netconn.h"
 #include "ctlclient.h"
 #include "httpcheck.h"
 #include "loop.h"
@@ -108,55 +109,22 @@ static int wait_fd(int fd, short ev, int64_t deadline)
  * turn. Returns a non-blocking socket, or -1 after printing why. */
 static int tcp_connect(const struct health *h, const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	int r = getaddrinfo(host, port, &hints, &res);
-	if (r) {
-		if (r == EAI_NONAME || r == EAI_NODATA)
-			fail(h, "name not resolved: %s", host);
-		else if (r == EAI_SYSTEM)
-			fail(h, "cannot resolve %s: %s", host, strerror(errno));
-		else
-			fail(h, "cannot resolve %s: %s", host, gai_strerror(r));
-		return -1;
-	}
-	int err = 0;
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-			freeaddrinfo(res);
-			return fd;
-		}
-		if (errno != EINPROGRESS) {
-			err = errno;
-			close(fd);
-			continue;
-		}
-		r = wait_fd(fd, POLLOUT, h->deadline);
-		if (r == 0) {
-			close(fd);
-			freeaddrinfo(res);
-			fail(h, "timed out after %s (connecting)", h->timeout);
-			return -1;
-		}
-		socklen_t len = sizeof err;
-		if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-			err = errno;
-		if (!err) {
-			freeaddrinfo(res);
-			return fd;
-		}
-		close(fd);
-	}
-	freeaddrinfo(res);
-	if (err == ECONNREFUSED)
+	int gai;
+	int fd = netconn_tcp(host, port, h->deadline, &gai);
+	if (fd >= 0)
+		return fd;
+	if (gai == EAI_NONAME || gai == EAI_NODATA)
+		fail(h, "name not resolved: %s", host);
+	else if (gai == EAI_SYSTEM)
+		fail(h, "cannot resolve %s: %s", host, strerror(errno));
+	else if (gai)
+		fail(h, "cannot resolve %s: %s", host, gai_strerror(gai));
+	else if (errno == ETIMEDOUT)
+		fail(h, "timed out after %s (connecting)", h->timeout);
+	else if (errno == ECONNREFUSED)
 		fail(h, "connection refused");
 	else
-		fail(h, "cannot connect: %s", strerror(err));
+		fail(h, "cannot connect: %s", strerror(errno));
 	return -1;
 }
 

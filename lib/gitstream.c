@@ -12,6 +12,8 @@
 #include <git2.h>
 #include <git2/sys/stream.h>
 #include "cafile.h"
+#include "loop.h"
+#include "netconn.h"
 #include "gitstream.h"
 #if MLS_HAVE_TLS
 #include <bearssl.h>
@@ -54,49 +56,21 @@ static int wait_fd(int fd, short ev)
 	}
 }
 
-/* A non-blocking connected socket to host:port, or -1 with libgit2's
- * error set (each address gets the whole timeout). */
+/* A non-blocking connected socket to host:port within the timeout, or
+ * -1 with libgit2's error set */
 static int tcp_connect(const char *host, const char *port)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	int r = getaddrinfo(host, port, &hints, &res);
-	if (r)
+	int gai;
+	int fd = netconn_tcp(host, port, loop_now_ms() + timeout_ms, &gai);
+	if (fd >= 0)
+		return fd;
+	if (gai)
 		return fail(GIT_ERROR_NET, "cannot resolve %s: %s", host,
-			r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-	int err = 0, timed_out = 0;
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-			freeaddrinfo(res);
-			return fd;
-		}
-		if (errno == EINPROGRESS) {
-			socklen_t len = sizeof err;
-			r = wait_fd(fd, POLLOUT);
-			if (r == 0) {
-				timed_out = 1;
-				err = ETIMEDOUT;
-			} else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)) {
-				err = errno;
-			} else if (!err) {
-				freeaddrinfo(res);
-				return fd;
-			}
-		} else {
-			err = errno;
-		}
-		close(fd);
-	}
-	freeaddrinfo(res);
-	if (timed_out && err == ETIMEDOUT)
+			gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+	if (errno == ETIMEDOUT)
 		return fail(GIT_ERROR_NET, "cannot connect to %s port %s: timed out after %d ms",
 			host, port, timeout_ms);
-	return fail(GIT_ERROR_NET, "cannot connect to %s port %s: %s", host, port, strerror(err));
+	return fail(GIT_ERROR_NET, "cannot connect to %s port %s: %s", host, port, strerror(errno));
 }
 
 /* read/write with the timeout: bytes (0 at EOF for reads), or -1 with
