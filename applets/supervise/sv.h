@@ -165,7 +165,8 @@ struct inst {
 	int hfails, hoks;        /* consecutive failed / passed checks */
 	int ever_healthy;        /* in this run */
 	int unhealthy_runs;      /* runs in a row ended unhealthy, never healthy */
-	struct hresult hlog[SV_HEALTH_LOG]; /* oldest first */
+	struct hresult *hlog;    /* SV_HEALTH_LOG, oldest first; allocated at the first
+	                          * check (most instances have none: 920 bytes saved each) */
 	int nhlog;
 	char *hmsg;              /* the last result's whole message (malloc'd), or NULL */
 	struct hprobe *probe;    /* the check scheduled or running (sv_health.c) */

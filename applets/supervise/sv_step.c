@@ -148,6 +148,7 @@ void inst_free(struct inst *i)
 	close_ready(i);
 	child_close_output(i);
 	free(i->hmsg);
+	free(i->hlog);
 	free(i->starts);
 	free(i->hist);
 	free(i);
@@ -707,6 +708,8 @@ int policy_in_start_period(const struct healthcheck *h, enum health st, int64_t 
 
 static void health_log(struct inst *i, int ok, const struct step_arg *a)
 {
+	if (!i->hlog && !(i->hlog = calloc(SV_HEALTH_LOG, sizeof *i->hlog)))
+		return; /* ENOMEM: the verdict still counts, the log misses it */
 	if (i->nhlog == SV_HEALTH_LOG) {
 		memmove(i->hlog, i->hlog + 1, (SV_HEALTH_LOG - 1) * sizeof *i->hlog);
 		i->nhlog--;
