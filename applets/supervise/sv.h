@@ -216,7 +216,7 @@ struct svcgit {
 	/* hooks.pre_deploy, run on gitwatch's request */
 	pid_t hook_pid;
 	int64_t hook_timer, hook_started;
-	int hook_timed_out;
+	int hook_timed_out;      /* 1 its timeout, 2 the shutdown killed it */
 	char hook_rev[41];
 };
 
@@ -439,6 +439,8 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz);
 /* `pre-deploy NAME SHA`: runs hooks.pre_deploy; its end is the event
  * pre_deploy. 0, or -1 with err. */
 int git_pre_deploy(struct svc *s, const char *rev, char *err, size_t errsz);
+/* Shutdown: SIGKILL every pre_deploy hook still running */
+void git_kill_hooks(void);
 /* The service whose pre_deploy hook is pid, or NULL; then its exit */
 struct svc *git_hook_owner(pid_t pid);
 void git_hook_exited(struct svc *s, int status);

@@ -389,6 +389,18 @@ int git_pre_deploy(struct svc *s, const char *rev, char *err, size_t errsz)
 	return 0;
 }
 
+void git_kill_hooks(void)
+{
+	for (int k = 0; k < SV.nsvcs; k++) {
+		struct svcgit *g = SV.svcs[k]->git;
+		if (g && g->hook_pid > 0 && !g->hook_timed_out) {
+			g->hook_timed_out = 2; /* reported as killed by the shutdown, once */
+			kill(-g->hook_pid, SIGKILL);
+			kill(g->hook_pid, SIGKILL);
+		}
+	}
+}
+
 struct svc *git_hook_owner(pid_t pid)
 {
 	for (int k = 0; k < SV.nsvcs; k++)
@@ -402,7 +414,9 @@ void git_hook_exited(struct svc *s, int status)
 	struct svcgit *g = s->git;
 	char what[128];
 	int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	if (g->hook_timed_out)
+	if (g->hook_timed_out == 2)
+		snprintf(what, sizeof what, "killed: mls is shutting down");
+	else if (g->hook_timed_out)
 		snprintf(what, sizeof what, "timed out after %llds", (long long)(s->cfg->pre_deploy_timeout_ms / 1000));
 	else if (WIFSIGNALED(status))
 		snprintf(what, sizeof what, "killed by SIG%s", signal_name(WTERMSIG(status)) ? signal_name(WTERMSIG(status)) : "?");

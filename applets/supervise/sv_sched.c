@@ -276,6 +276,8 @@ static int has_live_dependent(const struct svc *s)
 /* Shutdown and removal: stop in reverse dependency order */
 static void reconcile_down(void)
 {
+	if (SV.shutting_down)
+		git_kill_hooks(); /* a deploy's hook does not hold the shutdown up */
 	for (int s = SV.nsvcs - 1; s >= 0; s--) {
 		struct svc *v = SV.svcs[s];
 		if (!SV.shutting_down && !v->removed)
