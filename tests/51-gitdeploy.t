@@ -18,6 +18,8 @@
 #   f  https:// (git http-backend behind tests/gitserver.py, a test CA):
 #      ca_file right deploys, another CA "certificate not trusted"; gitwatch
 #      SIGKILLed in a fetch stalled by a proxy: restarted, nothing half used
+#   g  a full disk (a 4 MiB tmpfs as state_dir, root only): a commit too big
+#      for it fails with the message, the running revision keeps running
 #   and `mls validate` refuses an ssh URL.
 # The supervisors run side by side; every wait polls a condition.
 # Needs: MLS, TESTS_DIR, git, python3; openssl for https.
@@ -46,6 +48,7 @@ cleanup() {
 		[ -n "$p" ] && wait "$p" 2>/dev/null
 	done
 	for p in $BG_PIDS; do wait "$p" 2>/dev/null; done
+	[ -n "${G_MNT:-}" ] && umount "$G_MNT" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -630,7 +633,30 @@ rm -f "$T/stall"
 wait_for "f: the remote answers again: the new commit deploys" 40 ev f "e['event'] == 'deployed' and e['revision'] == '$W2'"
 wait_for "f: ... its output" 5 log_has f slow "rev $W2 ref main s2"
 
-for n in a b c d e f; do
+# ------------------------------------------------------------ g: full disk
+if [ -z "$ROOT" ]; then
+	skip "g: a full disk needs root (a small tmpfs as state_dir)"
+else
+	mkdir -p "$T/g/s"
+	mount -t tmpfs -o size=4m,mode=0755 mls-test "$T/g/s" && G_MNT=$T/g/s
+	repo big
+	shapp big small
+	B1=$(push big one)
+	printf 'state_dir: %s\nservices:\n  big:\n    git: {url: %s, interval: 1s, verify_window: 1s}\n' \
+		"$T/g/s" "$T/r/big.git" >"$T/g/mls.yaml"
+	sup_start g
+	wait_for "g: a small first revision deploys on the 4 MiB state_dir" 20 ev g "e['event'] == 'deployed' and e['revision'] == '$B1'"
+	PB=$(f g big.1 pid)
+	head -c 6000000 /dev/urandom >"$T/w/big/blob.bin"
+	B2=$(push big big)
+	wait_for "g: a commit larger than the disk: deploy_failed" 30 ev g "e['event'] == 'deploy_failed'"
+	like "$(evjson g "e['event'] == 'deploy_failed'")" 'space|ENOSPC|disk' "g: ... the message says the disk is full"
+	is "$(current_of g big)/$(f g big.1 revision)/$(f g big.1 pid)/$(f g big.1 state)" "rev-$B1/$B1/$PB/running" \
+		"g: ... nothing switched: current, revision and process as they were"
+	never_within "g: ... and it never starts" 2 ev g "e['event'] == 'deployed' and e['revision'] == '$B2'"
+fi
+
+for n in a b c d e f ${G_MNT:+g}; do
 	c $n shutdown
 	sup_stop $n
 	is "$SUP_RC" 0 "$n: shutdown: exit 0"
