@@ -958,8 +958,15 @@ static void conn_cb(struct loop *l, int64_t id, int fd, int revents,
 	if (c->tls) {
 		if (tls_io(c) == 0)
 			step(c);
-		if (!c->dead)
-			tls_io(c); /* what the handler queued */
+		if (!c->dead) {
+			/* what the handler queued; it may bring the client's next
+			 * request in too (it sent it as soon as it had our
+			 * answer): step() must see it, or the connection waits
+			 * for input that has already come */
+			size_t before = c->inlen;
+			if (tls_io(c) == 0 && c->inlen != before)
+				c->need_step = 1;
+		}
 	} else
 #endif
 	{

@@ -66,6 +66,7 @@ check() {
 	test)
 		have prove || want perl
 		have git || want git               # the repositories of tests/5*-git*.t
+		have wrk || want wrk               # TLS keep-alive under load (tests/41-httpd-tls.t)
 		have file || want file
 		have nc.openbsd || want netcat-openbsd
 		# JSON and socket checks in the tests (json is not in python3-minimal)
