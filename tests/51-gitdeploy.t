@@ -58,33 +58,7 @@ export GIT_CONFIG_NOSYSTEM=1 HOME=$T GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@exampl
 
 # ------------------------------------------------------------- helpers
 
-poll() { # poll TIMEOUT_S CMD...: until CMD succeeds (every 50 ms)
-	local timeout=$1
-	shift
-	local end=$((SECONDS + timeout))
-	while :; do
-		"$@" && return 0
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
-wait_for() { # wait_for DESC TIMEOUT_S CMD...: a TAP result
-	local desc=$1 timeout=$2
-	shift 2
-	local st=0
-	poll "$timeout" "$@" || st=1
-	ok $st "$desc" || diag "condition not met within ${timeout}s: $*"
-	return $st
-}
-# never_within DESC TIMEOUT_S CMD...: CMD stays false for TIMEOUT_S
-never_within() {
-	local desc=$1 timeout=$2
-	shift 2
-	local st=0
-	poll "$timeout" "$@" && st=1
-	ok $st "$desc" || diag "became true within ${timeout}s: $*"
-	return $st
-}
+# poll, wait_for, never_within: tests/lib.sh
 
 # repo NAME: a bare repository $T/r/NAME.git and its work clone $T/w/NAME
 repo() {

@@ -150,6 +150,41 @@ skip_all() {
 	exit 0
 }
 
+# ---- waiting on a condition, never on a fixed time
+
+# poll TIMEOUT_S CMD...: until CMD succeeds (every 20 ms) or TIMEOUT_S passes;
+# no TAP output
+poll() {
+	local timeout=$1
+	shift
+	local end=$((SECONDS + timeout))
+	while :; do
+		"$@" && return 0
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+wait_for() {
+	local desc=$1 timeout=$2
+	shift 2
+	local st=0
+	poll "$timeout" "$@" || st=1
+	ok $st "$desc" || diag "condition not met within ${timeout}s: $*"
+	return $st
+}
+
+# never_within DESC TIMEOUT_S CMD...: a TAP result that CMD stays false for
+# TIMEOUT_S (proving something does not happen is the one fixed wait)
+never_within() {
+	local desc=$1 timeout=$2
+	shift 2
+	local st=0
+	poll "$timeout" "$@" && st=1
+	ok $st "$desc" || diag "became true within ${timeout}s: $*"
+	return $st
+}
+
 done_testing() {
 	echo "1..$TAP_N"
 	if [ "$TAP_FAILED" -gt 0 ]; then

@@ -7,8 +7,7 @@
 #                               file), SV_OUT (its stdout file); waits for the
 #                               socket (10 s) or fails the script
 #   ctl ARGS...                 mls ctl -s $SV_SOCK ARGS (sets OUT ERR RC via run)
-#   wait_for DESC TIMEOUT_S CMD...   polls CMD (every 20 ms) until it succeeds;
-#                               prints a TAP result; returns its status
+#   (poll, wait_for and never_within are lib.sh's)
 #   state_of NAME.N             the instance's state from `ctl --json status`
 #   pid_of NAME.N               its pid ("null" when none)
 #   field_of NAME.N FIELD       any field of its status entry
@@ -28,27 +27,6 @@ sv_cleanup() {
 	rm -rf "$T"
 }
 trap sv_cleanup EXIT
-
-# poll CMD... until it succeeds or TIMEOUT_S passes (no TAP output)
-poll() {
-	local timeout=$1
-	shift
-	local end=$((SECONDS + timeout))
-	while :; do
-		"$@" && return 0
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.02
-	done
-}
-
-wait_for() {
-	local desc=$1 timeout=$2
-	shift 2
-	local st=0
-	poll "$timeout" "$@" || st=1
-	ok $st "$desc" || diag "condition not met within ${timeout}s: $*"
-	return $st
-}
 
 sv_start() {
 	local cfg=$1
