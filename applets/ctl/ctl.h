@@ -56,6 +56,9 @@ int conn_send1(struct ctlclient *k, const char *line);
  * lines when there are). With `keep_failed`, an ok:false reply is
  * returned instead (nothing printed). k->line is the reply's line. */
 cJSON *conn_reply(struct ctlclient *k, int *rc, int keep_failed);
+/* A new connection subscribed to `events` (its reply is k->line); 0, or
+ * -1 with *rc (the connection closed) */
+int conn_events(const struct ctl *c, struct ctlclient *ev, int *rc);
 /* One request on a new connection: connect, send, read the reply.
  * With c->json the raw reply line is printed on stdout. */
 cJSON *ctl_call(const struct ctl *c, char *const *words, int n, int *rc);

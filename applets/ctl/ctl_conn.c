@@ -124,3 +124,17 @@ int ctl_words_ok(char *const *words, int n)
 		fprintf(stderr, "mls ctl: '%s': no blanks or control characters in a name\n", words[bad]);
 	return -1;
 }
+
+int conn_events(const struct ctl *c, struct ctlclient *ev, int *rc)
+{
+	cJSON *j = NULL;
+	*rc = CTL_UNREACHABLE;
+	if (conn_open(c, ev))
+		return -1;
+	if (conn_send1(ev, "events") || !(j = conn_reply(ev, rc, 0))) {
+		ctlclient_close(ev);
+		return -1;
+	}
+	cJSON_Delete(j);
+	return 0;
+}

@@ -66,17 +66,9 @@ int ctl_deploy(const struct ctl *c, int argc, char **argv)
 	}
 	/* follow the events from before the request on */
 	struct ctlclient k;
-	if (conn_open(c, &k))
-		return CTL_UNREACHABLE;
-	cJSON *j = NULL;
-	if (!conn_send1(&k, "events"))
-		j = conn_reply(&k, &rc, 0);
-	if (!j) {
-		ctlclient_close(&k);
+	if (conn_events(c, &k, &rc))
 		return rc;
-	}
-	cJSON_Delete(j);
-	j = ctl_call(c, argv, argc, &rc);
+	cJSON *j = ctl_call(c, argv, argc, &rc);
 	if (!j) {
 		ctlclient_close(&k);
 		return rc;

@@ -281,17 +281,9 @@ int ctl_events(const struct ctl *c, int argc, char **argv)
 	if (argc != 1)
 		return ctl_usage("events takes no arguments");
 	struct ctlclient k;
-	int rc = CTL_UNREACHABLE, r, shutdown = 0;
-	if (conn_open(c, &k))
-		return CTL_UNREACHABLE;
-	cJSON *j = NULL;
-	if (!conn_send1(&k, "events"))
-		j = conn_reply(&k, &rc, 0);
-	if (!j) {
-		ctlclient_close(&k);
+	int rc, r, shutdown = 0;
+	if (conn_events(c, &k, &rc))
 		return rc;
-	}
-	cJSON_Delete(j);
 	if (c->json)
 		printf("%s\n", k.line);
 	fflush(stdout);

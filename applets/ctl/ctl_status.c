@@ -489,15 +489,9 @@ int ctl_top(const struct ctl *c, int argc, char **argv)
 	struct top tp = { .c = *c, .tty = isatty(1) };
 	tp.c.json = 0;
 	struct ctlclient ev;
-	int rc = CTL_UNREACHABLE;
-	if (conn_open(c, &ev))
-		return CTL_UNREACHABLE;
-	cJSON *j = NULL;
-	if (conn_send1(&ev, "events") || !(j = conn_reply(&ev, &rc, 0))) {
-		ctlclient_close(&ev);
+	int rc;
+	if (conn_events(c, &ev, &rc))
 		return rc;
-	}
-	cJSON_Delete(j);
 	top_signals();
 	tty_raw();
 	tp.last = loop_now_ms() - CTL_TOP_MS;

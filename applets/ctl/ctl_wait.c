@@ -261,21 +261,6 @@ static int no_wait(const struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
-/* The events connection, subscribed; -1 with *rc when not */
-static int subscribe(const struct ctl *c, struct ctlclient *ev, int *rc)
-{
-	cJSON *j = NULL;
-	*rc = CTL_UNREACHABLE;
-	if (conn_open(c, ev))
-		return -1;
-	if (conn_send1(ev, "events") || !(j = conn_reply(ev, rc, 0))) {
-		ctlclient_close(ev);
-		return -1;
-	}
-	cJSON_Delete(j);
-	return 0;
-}
-
 int ctl_change(const struct ctl *c, int argc, char **argv)
 {
 	if (argc < 2)
@@ -284,7 +269,7 @@ int ctl_change(const struct ctl *c, int argc, char **argv)
 		return no_wait(c, argc, argv);
 	struct ctlclient ev;
 	int rc;
-	if (subscribe(c, &ev, &rc))
+	if (conn_events(c, &ev, &rc))
 		return rc;
 	struct wait w = { .c = c, .stop = !strcmp(argv[0], "stop") };
 	cJSON *j = ctl_call(c, argv, argc, &rc);
@@ -313,7 +298,7 @@ int ctl_shutdown(const struct ctl *c, int argc, char **argv)
 		cJSON_Delete(j);
 		return rc;
 	}
-	if (subscribe(c, &ev, &rc))
+	if (conn_events(c, &ev, &rc))
 		return rc;
 	cJSON *j = ctl_call(c, argv, 1, &rc);
 	if (!j) {
