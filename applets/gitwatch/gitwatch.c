@@ -42,6 +42,7 @@ int gitwatch_main(int argc, char **argv)
 #include <dirent.h>
 #include <git2.h>
 #include "gitexport.h"
+#include "secretfile.h"
 #include "gitstream.h"
 #include "gw.h"
 #include "parse.h"
@@ -275,7 +276,7 @@ int gitwatch_main(int argc, char **argv)
 	}
 	char err[256];
 	char *secret = NULL;
-	if (token_file && !(g.cred.secret = secret = gw_read_secret(token_file, err, sizeof err))) {
+	if (token_file && !(g.cred.secret = secret = secretfile_read(token_file, "token", 0, err, sizeof err))) {
 		fprintf(stderr, "mls gitwatch: --token-file: %s\n", err);
 		return 1;
 	}

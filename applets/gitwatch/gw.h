@@ -150,9 +150,6 @@ struct gw_cred {
 struct git_credential;
 int gw_credentials(struct git_credential **out, const char *url, const char *user_from_url,
 	unsigned int allowed, void *payload);
-/* A token or password from its file: the first line, blanks around it
- * cut, at most 4 KiB (malloc'd); NULL with err */
-char *gw_read_secret(const char *path, char *err, size_t errsz);
 /* rm -rf path (no symlink followed); 0 when gone, -1 with errno */
 int gw_rmtree(const char *path);
 

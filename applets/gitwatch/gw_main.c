@@ -21,13 +21,13 @@
 #include "cJSON.h"
 #include "gw.h"
 #include "privdrop.h"
+#include "secretfile.h"
 
 struct gw GW;
 
 #define CTL_FD 3
 #define SETUP_TIMEOUT_MS 10000
 #define REQUEST_TIMEOUT_MS 30000
-#define SECRET_MAX 4096
 #define SETTINGS_MAX (1u << 20)
 
 static int die(const char *fmt, const char *a)
@@ -116,33 +116,6 @@ static int flag(const cJSON *o, const char *key, int def)
 	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : def;
 }
 
-/* A token or password from its file: the first line, blanks around it
- * cut. Read as root (the file may be root-only). */
-char *gw_read_secret(const char *path, char *err, size_t errsz)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char buf[SECRET_MAX + 1];
-	ssize_t n = read(fd, buf, sizeof buf);
-	close(fd);
-	if (n < 0 || n > SECRET_MAX) {
-		snprintf(err, errsz, "cannot read %s: %s", path, n < 0 ? strerror(errno) : "larger than 4 KiB");
-		return NULL;
-	}
-	buf[n] = 0;
-	char *s = buf + strspn(buf, " \t\r\n"), *e = s + strcspn(s, "\r\n");
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = 0;
-	char *t = *s ? strdup(s) : NULL;
-	explicit_bzero(buf, sizeof buf);
-	if (!t)
-		snprintf(err, errsz, *s ? "out of memory" : "%s is empty", path);
-	return t;
-}
 
 static int load_svc(struct gw_svc *s, const cJSON *o, int is_config, char *err, size_t errsz)
 {
@@ -177,7 +150,7 @@ static int load_svc(struct gw_svc *s, const cJSON *o, int is_config, char *err, 
 	char *tf = dup_str(o, "token_file"), *pf = dup_str(o, "password_file");
 	int rc = 0;
 	if (tf || pf) {
-		if (!(s->secret = gw_read_secret(tf ? tf : pf, err, errsz)))
+		if (!(s->secret = secretfile_read(tf ? tf : pf, tf ? "token" : "password", 0, err, errsz)))
 			rc = -1;
 		if (tf && !s->username)
 			s->username = strdup("git");

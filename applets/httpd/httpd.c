@@ -24,6 +24,7 @@
 #include "hd.h"
 #include "parse.h"
 #include "privdrop.h"
+#include "secretfile.h"
 #include "spawn.h"
 #if MLS_HAVE_TLS
 #include "tlscert.h"
@@ -33,7 +34,6 @@ struct hd HD;
 
 #define CTL_FD 3
 #define SETUP_TIMEOUT_MS 10000
-#define TOKEN_FILE_MAX 4096
 #define NOTIFY_DRAIN_MS 2000 /* at exit, for webhooks in flight */
 
 static int die(const char *fmt, const char *a, const char *b)
@@ -59,42 +59,6 @@ static int has_word(const cJSON *arr, const char *w)
 		if (cJSON_IsString(v) && !strcmp(v->valuestring, w))
 			return 1;
 	return 0;
-}
-
-/* A token from its file: the first line, blanks around it cut */
-static char *read_token(const char *path, char *err, size_t errsz)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, errsz, "cannot read the token file %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	char buf[TOKEN_FILE_MAX + 1];
-	ssize_t n = read(fd, buf, sizeof buf);
-	close(fd);
-	if (n < 0 || n > TOKEN_FILE_MAX) {
-		snprintf(err, errsz, "cannot read the token file %s: %s", path,
-			n < 0 ? strerror(errno) : "larger than 4 KiB");
-		return NULL;
-	}
-	buf[n] = 0;
-	char *s = buf, *e;
-	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	for (e = s; *e && *e != '\n' && *e != '\r'; e++)
-		;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = 0;
-	if (strlen(s) < 16) {
-		snprintf(err, errsz, "the token in %s is shorter than 16 characters", path);
-		return NULL;
-	}
-	char *t = strdup(s);
-	explicit_bzero(buf, sizeof buf);
-	if (!t)
-		snprintf(err, errsz, "out of memory");
-	return t;
 }
 
 /* Zero every string of a parsed JSON tree before it is freed */
@@ -144,9 +108,9 @@ static int load_settings(const char *line, size_t len, char *err, size_t errsz)
 	s->max_connections = cJSON_IsNumber(mc) ? mc->valueint : 256;
 	int rc = 0;
 	char *tf = dup_str(j, "token_file"), *rtf = dup_str(j, "read_token_file");
-	if (tf && !(s->token = read_token(tf, err, errsz)))
+	if (tf && !(s->token = secretfile_read(tf, "token", 16, err, errsz)))
 		rc = -1;
-	if (!rc && rtf && !(s->read_token = read_token(rtf, err, errsz)))
+	if (!rc && rtf && !(s->read_token = secretfile_read(rtf, "token", 16, err, errsz)))
 		rc = -1;
 	free(tf);
 	free(rtf);
