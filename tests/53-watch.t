@@ -144,4 +144,50 @@ else
 	skip "no user namespace with a writable /proc/sys/user/max_inotify_watches"
 fi
 
+# ------------------------------------------------ under ASan/UBSan (make dev)
+if [ -n "${MLS_DEV:-}" ] && [ -x "$MLS_DEV" ] && [ "$MLS_DEV" != "$MLS" ]; then
+	MLS_STATIC=$MLS
+	MLS=$MLS_DEV
+	D=$T/dev
+	mkdir -p "$D/src"
+	cat >"$T/d.yaml" <<EOF
+state_dir: $T/ds
+services:
+  app:
+    command: ["sleep", "1000"]
+    working_dir: $D
+    watch: ["**/*.py", "!tmp/**"]
+    watch_debounce: 50ms
+  two:
+    command: ["sleep", "1000"]
+    working_dir: $D
+    watch: "src/*.py"
+EOF
+	sv_start "$T/d.yaml"
+	wait_for "dev: app.1 runs" 20 state_is app.1 running
+	P=$(pid_of app.1)
+	echo x >"$D/src/a.py"
+	wait_for "dev: a change restarts app.1" 20 pid_changed app.1 "$P"
+	P=$(pid_of app.1)
+	mkdir -p "$D/n1/n2" && echo x >"$D/n1/n2/b.py"
+	wait_for "dev: a new directory's file restarts app.1" 20 pid_changed app.1 "$P"
+	mv "$D/n1" "$D/n3" && rm -rf "$D/n3" "$D/src"
+	cat >"$T/d.yaml" <<EOF
+state_dir: $T/ds
+services:
+  two:
+    command: ["sleep", "1000"]
+    working_dir: $D
+EOF
+	ctl reload
+	is "$RC" 0 "dev: a reload removes app and two's watch"
+	sv_stop
+	is "$SV_RC" 0 "dev: the supervisor exits 0"
+	ERR=$(cat "$SV_ERR")
+	no_sanitizer_report "dev: supervise with watch"
+	MLS=$MLS_STATIC
+else
+	skip "MLS_DEV (the sanitizer build) not given"
+fi
+
 done_testing
