@@ -1025,12 +1025,31 @@ static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k,
 	return 0;
 }
 
+/* A `watch:` pattern: relative to working_dir, never above it */
+static void check_watch_pattern(struct loader *L, const struct ynode *n, const struct kp *k, const char *p)
+{
+	const char *q = p + (p[0] == '!');
+	if (!*q) {
+		err(L, n, k, "empty pattern '%s'", p);
+		return;
+	}
+	if (q[0] == '/') {
+		err(L, n, k, "'%s': patterns are relative to working_dir", p);
+		return;
+	}
+	for (const char *c = q; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : c + strlen(c))
+		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || !c[2])) {
+			err(L, n, k, "'%s': '..' is not allowed (patterns stay under working_dir)", p);
+			return;
+		}
+}
+
 static const char *const service_keys[] = {
 	"command", "working_dir", "environment", "env_file", "user", "replicas", "port",
 	"restart", "restart_backoff", "restart_limit", "stop_signal", "stop_grace_period",
 	"depends_on", "healthcheck", "ready", "ready_fd", "limits", "nice", "profiles",
 	"watch", "git", "critical", "hooks", "notify", "log", "tags", "schedule",
-	"timeout", "runs", "watchdog", NULL
+	"timeout", "runs", "watchdog", "watch_debounce", NULL
 };
 
 static void service_defaults(struct service *s)
@@ -1059,6 +1078,7 @@ static void service_defaults(struct service *s)
 	s->log.max_size = 10 << 20;
 	s->log.keep = 5;
 	s->pre_deploy_timeout_ms = GIT_DEFAULT_PRE_DEPLOY_TIMEOUT_MS;
+	s->watch_debounce_ms = WATCH_DEFAULT_DEBOUNCE_MS;
 }
 
 static int name_ok(const char *s)
@@ -1342,9 +1362,14 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 					if (!name_ok(s->profiles.v[i]))
 						err(L, v->type == Y_SEQ ? v->kids[i] : v, kk, "bad profile name '%s'", s->profiles.v[i]);
 		} else if (IS(key, "watch")) {
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, NULL);
-			get_strv(L, v, kk, 0, 0, &s->watch);
+			if (!get_strv(L, v, kk, 0, 0, &s->watch))
+				for (int i = 0; i < s->watch.n; i++)
+					check_watch_pattern(L, v->type == Y_SEQ ? v->kids[i] : v, kk, s->watch.v[i]);
+		} else if (IS(key, "watch_debounce")) {
+			if (!get_dur(L, v, kk, &s->watch_debounce_ms) && v->type == Y_NULL)
+				s->watch_debounce_ms = WATCH_DEFAULT_DEBOUNCE_MS;
+			else if (s->watch_debounce_ms > WATCH_MAX_DEBOUNCE_MS)
+				err(L, v, kk, "at most 1m (a change restarts the service after this long)");
 		} else if (IS(key, "git")) {
 			if (v->type != Y_NULL && !MLS_HAVE_GIT)
 				unsupported(L, key, kk, NULL, " (this build has no git: built with NO_GIT=1)");

@@ -147,6 +147,8 @@ struct limits {
 #define GIT_DEFAULT_VERIFY_MS 60000
 #define GIT_DEFAULT_PRE_DEPLOY_TIMEOUT_MS 300000
 #define GIT_DEFAULT_CONFIG_PATH "mls.yaml"
+#define WATCH_DEFAULT_DEBOUNCE_MS 300
+#define WATCH_MAX_DEBOUNCE_MS 60000
 #define GIT_SERVICE "mls-gitwatch"   /* the internal instance running gitwatch */
 struct git_cfg {
 	char *url;                   /* NULL when unset */
@@ -194,7 +196,8 @@ struct service {
 	int nice;
 	int has_nice;
 	struct strv profiles;
-	struct strv watch;
+	struct strv watch;           /* patterns (lib/pathglob.h), relative to working_dir */
+	int64_t watch_debounce_ms;   /* a change restarts this long after it (one restart per window) */
 	struct git_cfg git;          /* url NULL when unset */
 	int critical;
 	struct command pre_start, post_stop, pre_deploy;

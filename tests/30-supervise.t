@@ -779,8 +779,8 @@ services:
     notify: {url: "https://hooks.example/db"}
 EOF
 run timeout 10 "$MLS" supervise -c "$T/h/later.yaml"
-is "$RC" 1 "watch, notify: refused (exit 1)"
-like "$ERR" "services\.web\.watch: not supported yet" "... watch named"
+is "$RC" 1 "service notify: refused (exit 1)"
+unlike "$ERR" "services\.web\.watch" "... watch is active (tests/53-watch.t), not refused"
 like "$ERR" "services\.db\.notify: not supported yet" "... notify named"
 
 cat >"$T/h/bad.yaml" <<EOF

@@ -6,6 +6,8 @@
  *   sv_ctl.c     control requests and their JSON replies
  *   sv_reload.c  config (re)load and apply, inotify
  *   sv_journal.c journal replay (restart counts and history across runs)
+ *   sv_watch.c   `watch:`: services restarted when their files change
+ *                (inotify, the debounce window)
  *   sv_sched.c   the reconcile pass (dependencies, startup order,
  *                shutdown order), reaping, lookups by name and pid
  *   sv_git.c     services deployed from git: what gitwatch annotates,
@@ -220,9 +222,12 @@ struct svcgit {
 	char hook_rev[41];
 };
 
+struct svcwatch;
+
 struct svc {
 	struct service *cfg;     /* in sv.cfg, or in an old config while removed */
 	struct svcgit *git;      /* NULL until gitwatch annotates it */
+	struct svcwatch *watch;  /* its `watch:` directories (sv_watch.c), NULL none */
 	struct config *owner;    /* the config cfg lives in */
 	struct inst **inst;
 	int ninst;
@@ -519,6 +524,15 @@ int sv_config_apply(const char *rev, struct jbuf *reply);
 void sv_watch_files(void);
 /* Frees removed services whose instances are all gone (each loop round) */
 void sv_sweep(void);
+
+/* ----------------------------------------------------------- sv_watch.c */
+
+/* Makes every service's inotify watches match its config: a service with
+ * `watch:` (new, or with other patterns or working_dir) gets them, a
+ * removed one or one without `watch:` loses them. After every apply. */
+void watch_sync(void);
+/* Drops a service's watches and its pending window (before it is freed) */
+void watch_free(struct svc *s);
 
 /* --------------------------------------------------------- sv_journal.c */
 

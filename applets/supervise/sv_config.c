@@ -160,6 +160,8 @@ void sv_config_json(struct jbuf *b, const struct service *c)
 	cmd(b, "pre_start", &c->pre_start);
 	cmd(b, "post_stop", &c->post_stop);
 	strs(b, "watch", c->watch.v, c->watch.n);
+	if (c->watch.n)
+		dur(b, "watch_debounce", c->watch_debounce_ms);
 	strs(b, "profiles", c->profiles.v, c->profiles.n);
 	strs(b, "tags", c->tags.v, c->tags.n);
 	if (c->critical)

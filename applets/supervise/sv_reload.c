@@ -116,6 +116,7 @@ static void svc_free(struct svc *s)
 	}
 	free(s->inst);
 	git_free(s);
+	watch_free(s);
 	free(s);
 }
 
@@ -329,6 +330,7 @@ int sv_apply(struct config *ncfg, struct jbuf *reply)
 	SV.level = ncfg->log_level;
 	SV.format = ncfg->log_format;
 	sv_compute_order();
+	watch_sync();
 	if (reply)
 		jb_printf(reply, "{\"ok\":true,\"added\":[%s],\"removed\":[%s],\"changed\":[%s],\"unchanged\":%d}\n",
 			text(&ch.added), text(&ch.removed), text(&ch.changed), ch.unchanged);

@@ -9,6 +9,8 @@
 #   - then tests/bench/reconcile.sh: reconcile passes, reload and restart
 #     round trips with 1,000 and 10,000 services (MLS_OLD: beside another build)
 #   - then tests/bench/health.sh: what health checks cost
+#   - then tests/bench/watch.sh: `watch:`, a file write to the new process,
+#     idle wakeups and RSS with 1,000 directories watched
 #   - then tests/bench/httpd.sh: mls httpd's requests/s (plain, TLS, beside
 #     supervisord's XML-RPC), TLS handshakes/s, RSS with SSE clients, sizes
 #   - then tests/bench/gitdeploy.sh: git push to the new revision running
@@ -138,6 +140,9 @@ MLS=$MLS MLS_OLD=${MLS_OLD:-} BENCH_DIR=$BENCH_DIR tests/bench/reconcile.sh
 
 # --- health checks: CPU per 1,000 checks, idle cost with 100 services --------
 MLS=$MLS tests/bench/health.sh
+
+# --- watch: file write -> new process (debounce 0 and 300ms), idle cost ----
+MLS=$MLS tests/bench/watch.sh
 
 # --- mls httpd: requests/s plain and TLS, beside supervisord; handshakes;
 # RSS idle and with SSE clients; ctl status under load; sizes ----------------

@@ -431,7 +431,11 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "include: \"/nonexistent-mls-dir-*/x.yaml\"\n" SVC, 0, 1, "matches no file", 1, 10, "include" },
 
 	/* later features: warnings that name the key */
-	{ __LINE__, SVC "    watch: [\"src/**\"]\n", 0, 1, "services.web.watch: not supported yet by mls supervise", 4, 5, "services.web.watch" },
+	{ __LINE__, SVC "    watch: [\"src/**\", \"!src/*.pyc\"]\n    watch_debounce: 50ms\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, SVC "    watch: [\"/etc/x\"]\n", 1, 0, "services.web.watch: '/etc/x': patterns are relative to working_dir", 4, 13, "services.web.watch" },
+	{ __LINE__, SVC "    watch: \"a/../b\"\n", 1, 0, "'a/../b': '..' is not allowed", 4, 12, NULL },
+	{ __LINE__, SVC "    watch: [\"!\"]\n", 1, 0, "empty pattern '!'", 4, 13, NULL },
+	{ __LINE__, SVC "    watch_debounce: 61s\n", 1, 0, "services.web.watch_debounce: at most 1m", 4, 21, NULL },
 	{ __LINE__, SVC "    limits: {cpu: 0.5}\n", 0, 1, "services.web.limits.cpu: not supported yet by mls supervise (it needs cgroups)", 4, 14, "services.web.limits.cpu" },
 	{ __LINE__, SVC "    limits: {cpu: 0}\n", 1, 1, "expected a number of CPUs > 0 like 0.5 or 2, got '0'", 4, 19, NULL },
 	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", 0, 1, "services.web.notify: not supported yet by mls supervise", 4, 5, "services.web.notify" },
@@ -522,7 +526,7 @@ enum field {
 	F_IS_JOB, F_RUNS, F_TIMEOUT, F_ACTIVE, F_NDEPS, F_DEP0_COND, F_DEP1_COND, F_ARGC, F_SHELL,
 	F_NENV, F_LINE, F_COL, F_PORT_LINE, F_PORT_COL, F_LOG_LEVEL, F_LOG_FORMAT, F_STARTUP,
 	F_NOTIFY_EVENTS, F_NOTIFY_N, F_NOTIFY_FORMAT, F_NOTIFY_HEARTBEAT, F_NOTIFY_TIMEOUT, F_NOTIFY_HEADERS, F_GIT_INTERVAL, F_GIT_ROLLBACK, F_CONTROL_ALLOW, F_HC_START_INTERVAL,
-	F_HC_SUCCESS, F_HC_NEXPECT, F_HC_EXPECT0, F_HC_EXPECT1, F_WATCHDOG,
+	F_HC_SUCCESS, F_HC_NEXPECT, F_HC_EXPECT0, F_HC_EXPECT1, F_WATCHDOG, F_WATCH_DEBOUNCE,
 };
 
 static int64_t get_field(const struct config *c, const struct service *s, enum field f)
@@ -592,6 +596,7 @@ static int64_t get_field(const struct config *c, const struct service *s, enum f
 	case F_HC_EXPECT0: return s->health.nexpect > 0 ? s->health.expect_status[0] : -1;
 	case F_HC_EXPECT1: return s->health.nexpect > 1 ? s->health.expect_status[1] : -1;
 	case F_WATCHDOG: return s->watchdog_ms;
+	case F_WATCH_DEBOUNCE: return s->watch_debounce_ms;
 	}
 	return INT64_MIN;
 }
@@ -696,6 +701,10 @@ static const struct vcase vcases[] = {
 	/* ready: healthy; watchdog */
 	{ __LINE__, SVC "    ready: healthy\n    healthcheck: {exec: x}\n", "web", F_READY, READY_HEALTHY },
 	{ __LINE__, SVC "    watchdog: 30s\n", "web", F_WATCHDOG, 30000 },
+	{ __LINE__, SVC, "web", F_WATCH_DEBOUNCE, 300 },
+	{ __LINE__, SVC "    watch_debounce: 1s\n", "web", F_WATCH_DEBOUNCE, 1000 },
+	{ __LINE__, SVC "    watch_debounce: 0\n", "web", F_WATCH_DEBOUNCE, 0 },
+	{ __LINE__, "defaults: {watch_debounce: 2s}\n" SVC "    watch_debounce: ~\n", "web", F_WATCH_DEBOUNCE, 300 },
 	{ __LINE__, SVC "    watchdog: 1500ms\n", "web", F_WATCHDOG, 1500 },
 	{ __LINE__, SVC "    watchdog: 0\n", "web", F_WATCHDOG, 0 },
 	{ __LINE__, "defaults: {watchdog: 20s}\n" SVC, "web", F_WATCHDOG, 20000 },
@@ -1086,14 +1095,14 @@ static void test_profiles(void)
  * DIAG_ERROR (== 0); opts == NULL means a warning. */
 static void test_unsupported(void)
 {
-	static const char yaml[] = SVC "    watch: [src]\n";
+	static const char yaml[] = SVC "    limits: {cpu: 0.5}\n";
 	struct config cfg;
 	struct diags d;
 	struct config_opts o = test_opts(NULL);
 
 	o.unsupported = DIAG_ERROR;
 	load(&cfg, &d, NULL, yaml, &o);
-	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "services.web.watch: not supported yet by mls supervise"),
+	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "services.web.limits.cpu: not supported yet by mls supervise"),
 	       __LINE__, "unsupported = DIAG_ERROR: a later-feature key is an error (supervise)");
 	config_free(&cfg);
 	diags_free(&d);
@@ -1356,7 +1365,7 @@ _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: u
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 968, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 976, "struct service changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct config) == 456, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
@@ -1687,6 +1696,7 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CI(has_nice);
 	CV(profiles);
 	CV(watch);
+	CI(watch_debounce_ms);
 	CNEST(cmp_git, "git", &x->git, &y->git);
 	CI(critical);
 	CC(pre_start);
@@ -1785,7 +1795,7 @@ static void compact_and_compare(struct config *a, struct config *b, const char *
 }
 
 /* config/full-reference.yaml.example: every key the loader knows, the
- * LATER ones (http, notify, servers_dir, git, watch, limits.cpu) too,
+ * LATER ones (notify, servers_dir, limits.cpu) too,
  * accepted with warnings as validate accepts them. Found through $TESTS_DIR (make test sets it) or from the
  * top of the repository. */
 static void test_compact_reference(void)
