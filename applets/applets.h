@@ -1,9 +1,11 @@
 /* The one list of applets. Each line expands into a prototype, a dispatch
  * table entry and the help text (see applets/mls.c).
- * APPLET(name, one-line summary, usage text) */
+ * APPLET(name, one-line summary, usage text); APPLET_AS("name", function
+ * prefix, ...) for a name that is no C identifier (docker-run) */
 #ifndef MLS_APPLETS_H
 #define MLS_APPLETS_H
 
+#define APPLET(n, s, u) APPLET_AS(#n, n, s, u)
 #define MLS_APPLETS \
 	APPLET(supervise, "run and supervise the services of a config (PID 1 or not)", \
 		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon]") \
@@ -16,6 +18,11 @@
 		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \
 		"       mls health [-t TIMEOUT] [-s SOCKET] [NAME...]\n" \
 		"exit: 0 healthy, 1 unhealthy (why on stderr), 2 usage, 3 supervisor not reachable") \
+	APPLET_AS("docker-run", docker_run, "run one container under the Docker CLI (run by supervise for image:)", \
+		"mls docker-run --name NAME --image IMAGE [--build DIR] [--port PORT] [--stop-timeout SECS]\n" \
+		"       [--stop-signal SIG] [--cli PROGRAM] [-e KEY]... [--env-file FILE]... [-- COMMAND...]\n" \
+		"started by mls supervise for a service with image: or build: (docs/docker.md);\n" \
+		"exit: the container's status, 127 when no docker CLI is found") \
 	APPLET(gitwatch, "follow git repositories and deploy new commits (run by supervise)", \
 		"mls gitwatch\n" \
 		"started by mls supervise as the instance mls-gitwatch when the config has git: or config_git:;\n" \
@@ -34,9 +41,9 @@
 	APPLET(validate, "check config files and report every problem", \
 		"mls validate [-c FILE]... [--profile P]... [--format text|json|github] [--strict] [FILE|DIR]...")
 
-#define APPLET(name, summary, usage) int name##_main(int argc, char **argv);
+#define APPLET_AS(name, fn, summary, usage) int fn##_main(int argc, char **argv);
 MLS_APPLETS
-#undef APPLET
+#undef APPLET_AS
 
 /* Shared by applets: print "usage: ..." for the applet to stdout (help) or
  * stderr (usage error). Returns the exit status to use (0 or 2). */

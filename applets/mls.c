@@ -55,9 +55,9 @@ struct applet {
 /* sorted by name for bsearch: keep MLS_APPLETS in alphabetical order is
  * not required; the table is searched linearly (six entries). */
 static const struct applet applets[] = {
-#define APPLET(n, s, u) { #n, n##_main, s, u },
+#define APPLET_AS(n, f, s, u) { n, f##_main, s, u },
 	MLS_APPLETS
-#undef APPLET
+#undef APPLET_AS
 };
 #define NAPPLETS (int)(sizeof applets / sizeof applets[0])
 

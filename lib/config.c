@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include "arena.h"
 #include "config.h"
+#include "docker.h"
 #include "env.h"
 #include "parse.h"
 #include "strmap.h"
@@ -1025,6 +1027,80 @@ static int conv_git(struct loader *L, const struct ynode *n, const struct kp *k,
 	return 0;
 }
 
+/* image: / build: (docs/docker.md): the service runs `mls docker-run`,
+ * its command (a list) being the container's. Called once the service's
+ * other keys are read (port, stop_grace_period, environment...). */
+static void conv_docker(struct loader *L, const struct ynode *n, const struct kp *k, struct service *s)
+{
+	const struct ynode *at = ymap_get(n, ymap_get(n, "image") ? "image" : "build");
+	const struct kp *ka = KP(k, ymap_get(n, "image") ? "image" : "build");
+	if (s->git.url)
+		err(L, at, ka, "a service deployed from git runs its checkout: no 'image' or 'build' with 'git:'");
+	if (s->command.shell)
+		err(L, ymap_get(n, "command"), KP(k, "command"), "with '%s', command is the container's and must be a list "
+		    "(for a shell: [sh, -c, '...'])", s->image ? "image" : "build");
+	if (s->ready == READY_NOTIFY || s->watchdog_ms > 0)
+		err(L, ymap_get(n, s->ready == READY_NOTIFY ? "ready" : "watchdog"), KP(k, s->ready == READY_NOTIFY ? "ready" : "watchdog"),
+		    "a container cannot reach NOTIFY_SOCKET: use a healthcheck (ready: healthy)");
+	if (s->limits.memory >= 0 || s->limits.pids >= 0 || s->limits.nofile >= 0 || s->limits.core >= 0 || s->limits.cpu >= 0)
+		err(L, ymap_get(n, "limits"), KP(k, "limits"), "would apply to the docker CLI, not to the container: "
+		    "not supported with '%s'", s->image ? "image" : "build");
+	if (s->image && (!*s->image || s->image[0] == '-' || strpbrk(s->image, " \t\n$")))
+		err(L, at, ka, "bad image name '%s'", s->image);
+	if (s->build && strchr(s->build, '$'))
+		err(L, ymap_get(n, "build"), KP(k, "build"), "'%s': a build directory cannot name variables", s->build);
+	int max = 24 + 2 * (s->environment.n + s->env_file.n) + s->command.argc;
+	char **v = arena_alloc(L->a, (size_t)max * sizeof *v);
+	char *name = arena_printf(L->a, "mls-%s-${MLS_INSTANCE}", s->name);
+	/* docker stop's own grace ends before supervise's (SIGKILL to the CLI) */
+	int64_t margin = s->stop_grace_ms / 5 < 2000 ? s->stop_grace_ms / 5 : 2000;
+	char *secs = arena_printf(L->a, "%lld", (long long)((s->stop_grace_ms - margin) / 1000));
+	char *sig = arena_printf(L->a, "%d", s->stop_signal);
+	if (!v || !name || !secs || !sig) {
+		oom(L, n);
+		return;
+	}
+	int c = 0;
+	v[c++] = "mls";
+	v[c++] = "docker-run";
+	v[c++] = "--name";
+	v[c++] = name;
+	v[c++] = "--image";
+	v[c++] = s->image ? s->image : arena_printf(L->a, "mls-%s", s->name);
+	if (s->build) {
+		v[c++] = "--build";
+		v[c++] = s->build;
+	}
+	if (s->port != PORT_NONE) {
+		v[c++] = "--port";
+		v[c++] = "${PORT}";
+	}
+	v[c++] = "--stop-timeout";
+	v[c++] = secs;
+	if (s->stop_signal != SIGTERM) {
+		v[c++] = "--stop-signal";
+		v[c++] = sig;
+	}
+	if (s->docker_cli) {
+		v[c++] = "--cli";
+		v[c++] = s->docker_cli;
+	}
+	for (int i = 0; i < s->environment.n; i++) {
+		v[c++] = "-e";
+		v[c++] = arena_strndup(L->a, s->environment.v[i], strcspn(s->environment.v[i], "="));
+	}
+	for (int i = 0; i < s->env_file.n; i++) {
+		v[c++] = "--env-file";
+		v[c++] = s->env_file.v[i];
+	}
+	v[c++] = "--";
+	for (int i = 0; i < s->command.argc; i++)
+		v[c++] = s->command.argv[i];
+	v[c] = NULL;
+	s->command = (struct command){ v, c, 0, s->image_pos };
+	s->docker = 1;
+}
+
 /* A `watch:` pattern: relative to working_dir, never above it */
 static void check_watch_pattern(struct loader *L, const struct ynode *n, const struct kp *k, const char *p)
 {
@@ -1049,7 +1125,7 @@ static const char *const service_keys[] = {
 	"restart", "restart_backoff", "restart_limit", "stop_signal", "stop_grace_period",
 	"depends_on", "healthcheck", "ready", "ready_fd", "limits", "nice", "profiles",
 	"watch", "git", "critical", "hooks", "notify", "log", "tags", "schedule",
-	"timeout", "runs", "watchdog", "watch_debounce", NULL
+	"timeout", "runs", "watchdog", "watch_debounce", "image", "build", "docker_cli", NULL
 };
 
 static void service_defaults(struct service *s)
@@ -1393,6 +1469,19 @@ static int conv_fields(struct loader *L, const struct kp *k, const struct ynode 
 				err(L, v, kk, "must be more than 0");
 		} else if (IS(key, "runs")) {
 			get_int32(L, v, kk, 1, 1000000, &s->runs);
+		} else if (IS(key, "image") || IS(key, "build")) {
+			if (v->type != Y_NULL)
+				s->image_pos = (struct pos){ fname(L, v), v->line, v->col };
+			if (IS(key, "image"))
+				get_str(L, v, kk, 0, &s->image);
+			else
+				get_path(L, v, kk, 0, &s->build);
+		} else if (IS(key, "docker_cli")) {
+			/* a path is taken from its file's directory, a name from PATH */
+			if (v->type == Y_SCALAR && strchr(v->s, '/'))
+				get_path(L, v, kk, 0, &s->docker_cli);
+			else
+				get_str(L, v, kk, 0, &s->docker_cli);
 		}
 	}
 	return have_cmd;
@@ -1414,8 +1503,10 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 {
 	const struct ynode *restart = ymap_get(n, "restart"), *replicas = ymap_get(n, "replicas");
 	const struct ynode *timeout = ymap_get(n, "timeout"), *port = ymap_get(n, "port");
-	if (!have_cmd && !s->git.url)
-		err(L, namenode, k, "missing 'command' (or 'git:', whose autoexec.txt names it)");
+	if (s->image || s->build)
+		conv_docker(L, n, k, s);
+	else if (!have_cmd && !s->git.url)
+		err(L, namenode, k, "missing 'command' (or 'git:', whose autoexec.txt names it, or 'image')");
 	if (s->pre_deploy.argc && !s->git.url)
 		err(L, ymap_get(ymap_get(n, "hooks"), "pre_deploy"), KP(KP(k, "hooks"), "pre_deploy"),
 		    "runs before a deploy from git: the service has no 'git:'");
@@ -1730,7 +1821,14 @@ static void check_files(struct loader *L, struct service *s)
 			      s->env_file.v[i]);
 	if (s->git.url)
 		return; /* its files are in its checkout, made later */
-	check_program(L, s, &s->command, "command");
+	char cli[PATH_MAX];
+	if (s->docker && docker_find_cli(s->docker_cli, lookup("PATH", L), cli, sizeof cli))
+		sdiag(L, DIAG_WARNING, &s->image_pos, s, s->docker_cli ? "docker_cli" : s->image ? "image" : "build", "docker CLI not found%s%s%s",
+		      s->docker_cli ? ": '" : " in PATH", s->docker_cli ? s->docker_cli : "", s->docker_cli ? "'" : "");
+	if (s->build && (snprintf(cli, sizeof cli, "%s/Dockerfile", s->build), stat(cli, &st)))
+		sdiag(L, DIAG_WARNING, &s->image_pos, s, "build", "'%s' has no Dockerfile", s->build);
+	if (!s->docker)
+		check_program(L, s, &s->command, "command");
 	check_program(L, s, &s->pre_start, "hooks.pre_start");
 	check_program(L, s, &s->post_stop, "hooks.post_stop");
 }

@@ -213,6 +213,12 @@ struct service {
 	int is_job;                  /* schedule or runs */
 	int active;                  /* selected by the active profiles */
 	int internal;                /* mls's own (HTTP_SERVICE), not from the config's services */
+	/* image: / build: (docs/docker.md): command is then `mls docker-run
+	 * ...`, run from supervise's own binary like an internal one's */
+	char *image, *build;         /* build: an absolute directory */
+	char *docker_cli;            /* NULL: docker, else podman, in PATH */
+	struct pos image_pos;        /* of image: (or build:) */
+	int docker;                  /* image or build given */
 	uint64_t hash;               /* of every field; equal hash = unchanged on reload */
 	uint64_t hash_shape;         /* the same without `replicas` and `healthcheck` */
 };

@@ -137,6 +137,10 @@ static void service(struct cp *c, struct service *s)
 	notify(c, &s->notify);
 	strv(c, &s->tags);
 	s->schedule = str(c, s->schedule);
+	s->image = str(c, s->image);
+	s->build = str(c, s->build);
+	s->docker_cli = str(c, s->docker_cli);
+	s->image_pos = pos(c, s->image_pos);
 }
 
 int config_compact(struct config *cfg)

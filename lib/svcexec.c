@@ -265,6 +265,27 @@ static int env_file(struct envb *e, const char *path, char *err, size_t errsz)
 	return rc;
 }
 
+int svcexec_env_file(struct svcexec *x, const char *path, char *err, size_t errsz)
+{
+	memset(x, 0, sizeof *x);
+	struct envb e = { x->mem = arena_new(), { 0 }, NULL, 0 };
+	if (e.a) {
+		strmap_init(&e.idx, e.a);
+		e.v = arena_alloc(e.a, (SVCEXEC_MAX_ENV + 1) * sizeof *e.v);
+	}
+	if (!e.v) {
+		snprintf(err, errsz, "out of memory");
+		svcexec_free(x);
+		return -1;
+	}
+	if (env_file(&e, path, err, errsz)) {
+		svcexec_free(x);
+		return -1;
+	}
+	x->envp = e.v;
+	return 0;
+}
+
 /* ------------------------------------------------------------ building */
 
 /* base, env_files, environment, instance variables: later wins */

@@ -51,6 +51,12 @@ int svcexec_build_cmd(struct svcexec *x, const struct command *cmd,
 
 void svcexec_free(struct svcexec *x);
 
+/* What one env_file sets, read as svcexec_build reads it: x->envp gets
+ * its KEY=VALUE entries (NULL-terminated; nothing else of x is set; free
+ * with svcexec_free). For mls docker-run, which passes their names to the
+ * container. Returns 0, or -1 with err. */
+int svcexec_env_file(struct svcexec *x, const char *path, char *err, size_t errsz);
+
 /* One value (a health check's URL or HOST:PORT) with ${PORT},
  * ${MLS_INSTANCE}, ${MLS_SERVICE} and $$ expanded for the instance: a
  * malloc'd string, or NULL with a message in err. */

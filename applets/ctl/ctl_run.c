@@ -174,6 +174,8 @@ int ctl_run(const struct ctl *c, int argc, char **argv)
 	r.out_fd = 1;      /* stdout */
 	r.err_fd = 2;      /* and stderr, kept apart */
 	r.keep_session = 1;
+	if (s->docker)
+		r.path = "/proc/self/exe"; /* mls docker-run: this binary */
 	fflush(stdout);
 	fflush(stderr);
 	spawn_exec_here(&r, &step);

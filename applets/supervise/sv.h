@@ -349,6 +349,9 @@ int child_output(struct inst *i);
 /* Its port for this start: fixed, configured + idx - 1, or a free one
  * kept across restarts (port: auto). 0, or -1 (none free). */
 int child_port(struct inst *i);
+/* An image: service's docker CLI is there (found as mls docker-run will
+ * find it, with the service's PATH): 1, else 0; 1 for any other service */
+int child_docker_cli(const struct inst *i);
 /* Spawns `cmd` (the service's command or a hook) for the instance, its
  * output to the instance's pipe. With `with_ready` and ready: notify, also
  * the readiness pipe on the configured fd and a NOTIFY_SOCKET of this

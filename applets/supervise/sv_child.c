@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "docker.h"
 #include "jbuf.h"
 #include "notify.h"
 #include "spawn.h"
@@ -153,6 +154,22 @@ int child_port(struct inst *i)
 }
 
 /* ------------------------------------------------------------ spawning */
+
+int child_docker_cli(const struct inst *i)
+{
+	const struct service *c = i->svc->cfg;
+	const char *path = NULL;
+	char found[PATH_MAX];
+	if (!c->docker)
+		return 1;
+	for (char *const *e = SV.environ_base; e && *e && !path; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	for (int k = 0; k < c->environment.n; k++)
+		if (!strncmp(c->environment.v[k], "PATH=", 5))
+			path = c->environment.v[k] + 5;
+	return docker_find_cli(c->docker_cli, path, found, sizeof found) == 0;
+}
 
 /* An abstract datagram socket "@mls/PID/NAME.N/K" for this start (no file:
  * works in a scratch root and for services running as other users).
@@ -591,6 +608,9 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 		r.ready_src = rp[1];
 		/* this very binary: the path it had when mls started (emulators
 		 * such as qemu-user cannot exec /proc/self/exe) */
+		r.path = SV.self_exe ? SV.self_exe : "/proc/self/exe";
+	} else if (c->docker && cmd == &c->command) {
+		/* mls docker-run (a user service: no control channel) */
 		r.path = SV.self_exe ? SV.self_exe : "/proc/self/exe";
 	}
 	pid_t pid = spawn(&r);

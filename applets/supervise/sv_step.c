@@ -401,6 +401,13 @@ static void begin_start(struct inst *i)
 		sv_emit_failed(i);
 		return;
 	}
+	if (!child_docker_cli(i)) {
+		/* no restart loop: nothing changes until PATH does (a reload,
+		 * ctl start) */
+		sv_log(LVL_ERROR, i, "cannot start: docker CLI not found");
+		give_up(i, "docker CLI not found");
+		return;
+	}
 	if (child_output(i) < 0) {
 		start_failed(i, "cannot make the output pipe (out of file descriptors?)");
 		return;

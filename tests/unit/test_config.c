@@ -144,7 +144,7 @@ static const struct dcase dcases[] = {
 	/* unknown keys */
 	{ __LINE__, "servics: {}\n", 1, 1, "unknown key 'servics' (did you mean 'services'?)", 1, 1, "servics" },
 	{ __LINE__, SVC "    comand: x\n", 1, 0, "services.web: unknown key 'comand' (did you mean 'command'?)", 4, 5, "services.web.comand" },
-	{ __LINE__, SVC "    image: nginx\n", 1, 0, "services.web: unknown key 'image'", 4, 5, "services.web.image" },
+	{ __LINE__, SVC "    imag: nginx\n", 1, 0, "services.web: unknown key 'imag' (did you mean 'image'?)", 4, 5, "services.web.imag" },
 	{ __LINE__, SVC "    healthcheck: {exec: x, intervl: 1s}\n", 1, 0, "services.web.healthcheck: unknown key 'intervl' (did you mean 'interval'?)", 4, 28, "services.web.healthcheck.intervl" },
 	{ __LINE__, SVC "    healthcheck: {exec: x, start_intervl: 1s}\n", 1, 0, "unknown key 'start_intervl' (did you mean 'start_interval'?)", 4, 28, "services.web.healthcheck.start_intervl" },
 	{ __LINE__, SVC "    watchdg: 5s\n", 1, 0, "services.web: unknown key 'watchdg' (did you mean 'watchdog'?)", 4, 5, "services.web.watchdg" },
@@ -429,6 +429,20 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "defaults: {user: \"${MLS_INSTANCE}\"}\n" SVC "  api: {command: x}\n", 1, 0, "defaults.user: ${MLS_INSTANCE} is only expanded per instance", 1, 19, "defaults.user" },
 	{ __LINE__, "defaults: {x-anything: {a: b}}\n" SVC, 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "include: \"/nonexistent-mls-dir-*/x.yaml\"\n" SVC, 0, 1, "matches no file", 1, 10, "include" },
+
+	/* image: / build: (docs/docker.md) */
+#define IMG "services:\n  web:\n    image: \"nginx:1\"\n"
+	{ __LINE__, IMG, 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, IMG "    command: [serve, \"${PORT}\"]\n    port: auto\n    environment: {A: b}\n    user: \"1000\"\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, IMG "    command: \"serve now\"\n", 1, 0, "services.web.command: with 'image', command is the container's and must be a list (for a shell: [sh, -c, '...'])", 5, 14, "services.web.command" },
+	{ __LINE__, IMG "    ready: notify\n", 1, 0, "a container cannot reach NOTIFY_SOCKET", 5, 12, "services.web.ready" },
+	{ __LINE__, IMG "    watchdog: 5s\n", 1, 0, "a container cannot reach NOTIFY_SOCKET", 5, 15, "services.web.watchdog" },
+	{ __LINE__, IMG "    limits: {memory: 1GiB}\n", 1, 0, "would apply to the docker CLI, not to the container", 5, 13, "services.web.limits" },
+	{ __LINE__, IMG "    git: {url: \"https://h/r\"}\n", 1, 0, "no 'image' or 'build' with 'git:'", 4, 12, "services.web.image" },
+	{ __LINE__, "services:\n  web:\n    image: \"-x\"\n", 1, 0, "bad image name '-x'", 3, 12, "services.web.image" },
+	{ __LINE__, "services:\n  web:\n    build: ./app\n    docker_cli: podman\n    runs: 1\n", 0, 0, NULL, 0, 0, NULL },
+	{ __LINE__, "services:\n  web:\n    docker_cli: podman\n", 1, 0, "missing 'command' (or 'git:', whose autoexec.txt names it, or 'image')", 2, 3, "services.web" },
+	{ __LINE__, "services:\n  web:\n    build: [a]\n", 1, 0, "expected a string, got a list", 3, 12, "services.web.build" },
 
 	/* later features: warnings that name the key */
 	{ __LINE__, SVC "    watch: [\"src/**\", \"!src/*.pyc\"]\n    watch_debounce: 50ms\n", 0, 0, NULL, 0, 0, NULL },
@@ -928,6 +942,28 @@ static const char *get_sfield(const struct config *c, const struct service *s, e
 }
 
 static const struct scase scases[] = {
+	/* image: the command runs mls docker-run (docs/docker.md) */
+#define DK "services:\n  web:\n    image: \"nginx:1\"\n    port: auto\n    stop_grace_period: 5s\n    environment: {A: b}\n    env_file: e.env\n    command: [serve, \"${PORT}\"]\n"
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 0, "mls" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 1, "docker-run" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 3, "mls-web-${MLS_INSTANCE}" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 5, "nginx:1" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 6, "--port" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 7, "${PORT}" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 8, "--stop-timeout" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 9, "4" },   /* 5s less a fifth */
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 10, "-e" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 11, "A" },  /* the name only: the value is in the CLI's environment */
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 13, "/cfg/e.env" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 14, "--" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 16, "${PORT}" },
+	{ __LINE__, "/cfg/mls.yaml", DK, "web", S_ARGV, 17, NULL },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 5, "mls-b" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 7, "/cfg/app" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 9, "28" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 11, "2" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 13, "/cfg/./bin/podman" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 14, "--" },
 	/* environment: a map, in file order, as KEY=VALUE */
 	{ __LINE__, NULL, SVC "    environment: {DEBUG: \"1\", EMPTY: \"\", NUM: 8080, B: true}\n", "web", S_ENV, 0, "DEBUG=1" },
 	{ __LINE__, NULL, SVC "    environment: {DEBUG: \"1\", EMPTY: \"\", NUM: 8080, B: true}\n", "web", S_ENV, 1, "EMPTY=" },
@@ -1365,7 +1401,7 @@ _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: u
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 976, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 1024, "struct service changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct config) == 456, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
@@ -1714,6 +1750,11 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CI(is_job);
 	CI(active);
 	CI(internal);
+	CS(image);
+	CS(build);
+	CS(docker_cli);
+	CP(image_pos);
+	CI(docker);
 	CU(hash);
 	CU(hash_shape);
 }

@@ -126,6 +126,7 @@ void sv_emit_health(const struct inst *i, const char *type, const char *msg) { (
 
 int child_output(struct inst *i) { (void)i; return 0; }
 int child_port(struct inst *i) { (void)i; return 0; }
+int child_docker_cli(const struct inst *i) { return !i->svc->cfg->docker || !strcmp(i->svc->cfg->docker_cli, "found"); }
 int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out, char *err, size_t errsz)
 {
 	(void)with_ready;
