@@ -1503,9 +1503,10 @@ static int check_service_rules(struct loader *L, const struct ynode *namenode, c
 {
 	const struct ynode *restart = ymap_get(n, "restart"), *replicas = ymap_get(n, "replicas");
 	const struct ynode *timeout = ymap_get(n, "timeout"), *port = ymap_get(n, "port");
+	const struct ynode *img = ymap_get(n, "image") ? ymap_get(n, "image") : ymap_get(n, "build");
 	if (s->image || s->build)
 		conv_docker(L, n, k, s);
-	else if (!have_cmd && !s->git.url)
+	else if (!have_cmd && !s->git.url && !(img && img->type != Y_NULL)) /* (a bad image: said) */
 		err(L, namenode, k, "missing 'command' (or 'git:', whose autoexec.txt names it, or 'image')");
 	if (s->pre_deploy.argc && !s->git.url)
 		err(L, ymap_get(ymap_get(n, "hooks"), "pre_deploy"), KP(KP(k, "hooks"), "pre_deploy"),
@@ -2424,7 +2425,7 @@ static void convert(struct loader *L, struct ynode *root)
 	/* defaults: checked once here; what they hold is muted when it shows
 	 * up again merged into each service */
 	if (defs && defs->type != Y_NULL) {
-		struct service tmp;
+		struct service tmp = {0}; /* zeroed, as the arena gives services: conv_health reads its counts */
 		if (check_keys(L, defs, KP(NULL, "defaults"), service_keys, 1) == 0)
 			conv_service(L, NULL, defs, &tmp);
 		mute(defs);

@@ -11,9 +11,9 @@
 #define DOCKER_MAX_ENV  256 /* -e KEY options of one run (environment and env_file names) */
 #define DOCKER_MAX_CMD  256 /* words of the container's command */
 /* argv of `CLI run`: CLI run --rm --init=false --name N --stop-signal S
- * -p P:P, then -e K pairs (PORT, MLS_SERVICE, MLS_INSTANCE and
+ * -p P:P (10), then -e K pairs (PORT, MLS_SERVICE, MLS_INSTANCE and
  * DOCKER_MAX_ENV more), the image, the command, NULL */
-#define DOCKER_MAX_ARGV (12 + 2 * (3 + DOCKER_MAX_ENV) + 1 + DOCKER_MAX_CMD + 1)
+#define DOCKER_MAX_ARGV (10 + 2 * (3 + DOCKER_MAX_ENV) + 1 + DOCKER_MAX_CMD + 1)
 #define DOCKER_EXIT_NO_CLI 127 /* mls docker-run: no CLI found */
 
 /* What `CLI run` is given */
