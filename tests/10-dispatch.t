@@ -4,7 +4,7 @@
 # Needs: MLS (absolute path of the binary), TESTS_DIR.
 . "${TESTS_DIR:?}/lib.sh"
 
-APPLETS="supervise ctl health gitwatch httpd import validate"
+APPLETS="supervise ctl health docker-run gitwatch httpd import validate"
 STUBS="gitwatch httpd"
 # mls health without a URL asks a supervisor: none listens at this socket
 export MLS_SOCKET="$T/no-supervisor.sock"
@@ -48,7 +48,7 @@ stub_re() {
 
 run "$MLS" --list
 is "$RC" 0 "--list exits 0"
-is "$OUT" "$(printf '%s\n' $APPLETS)" "--list prints the seven applets, one per line"
+is "$OUT" "$(printf '%s\n' $APPLETS)" "--list prints the eight applets, one per line"
 is "$ERR" "" "--list prints nothing on stderr"
 
 run "$MLS" --help
