@@ -1055,7 +1055,8 @@ static void conv_docker(struct loader *L, const struct ynode *n, const struct kp
 	/* docker stop's own grace ends before supervise's (SIGKILL to the CLI) */
 	int64_t margin = s->stop_grace_ms / 5 < 2000 ? s->stop_grace_ms / 5 : 2000;
 	char *secs = arena_printf(L->a, "%lld", (long long)((s->stop_grace_ms - margin) / 1000));
-	char *sig = arena_printf(L->a, "%d", s->stop_signal);
+	const char *sn = signal_name(s->stop_signal);
+	char *sig = sn ? arena_printf(L->a, "SIG%s", sn) : arena_printf(L->a, "%d", s->stop_signal);
 	if (!v || !name || !secs || !sig) {
 		oom(L, n);
 		return;

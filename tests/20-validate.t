@@ -404,7 +404,7 @@ run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml -c reset-http.
 check_case "maps merge: http: ~ resets the earlier kind, so tcp replaces it: valid" 0 "0 errors, 0 warnings"
 run_in "$T" mlsv -c fix-scalar.yaml
 check_case "-c of a partial file alone: the service has no command" 1 \
-	"fix-scalar.yaml:2:3: error: services.web: missing 'command' (or 'git:', whose autoexec.txt names it)
+	"fix-scalar.yaml:2:3: error: services.web: missing 'command' (or 'git:', whose autoexec.txt names it, or 'image')
 1 error, 0 warnings"
 run_in "$T" mlsv -c base.yaml -c fix-scalar.yaml -c fix-list.yaml dir/a.yaml
 check_case "-c files and a FILE: two configs" 0 "0 errors, 0 warnings"

@@ -86,6 +86,7 @@ services:
   pod:
     image: alpine
     docker_cli: $T/pod/podman-standin
+    stop_signal: INT
 EOF
 
 # ---- validate: the stand-in is "a docker CLI in PATH"; without one, a warning
@@ -128,7 +129,7 @@ ok $(! grep -q "run .*mls-broken" "$D/calls"; echo $?) "no run after a failed bu
 ok $(logged "mls docker-run: $T/bin/docker build -t mls-broken $T/bad failed: exit status 7"; echo $?) "the log says the build failed"
 
 # docker_cli:
-wait_for "pod.1 runs with its docker_cli" 10 has_call "podman-standin run --rm --init=false --name mls-pod-1 -e MLS_SERVICE -e MLS_INSTANCE alpine"
+wait_for "pod.1 runs with its docker_cli" 10 has_call "podman-standin run --rm --init=false --name mls-pod-1 --stop-signal SIGINT -e MLS_SERVICE -e MLS_INSTANCE alpine"
 ok $(! grep -q "^docker .*mls-pod" "$D/calls"; echo $?) "... and never with the docker in PATH"
 
 # other signals are passed on to the run CLI
@@ -158,6 +159,7 @@ ok $(! has_call "docker stop -t 2 mls-web-2"; echo $?) "web.2 was not stopped"
 sv_stop
 is "$SV_RC" 0 "the supervisor stops"
 ok $(has_call "docker stop -t 2 mls-web-2"; echo $?) "its shutdown stops web.2 with docker stop"
+ok $(has_call "podman-standin stop -t 8 mls-pod-1"; echo $?) "... and pod (stop_signal INT, grace 10s) with its docker_cli's stop -t 8"
 
 # ---- no docker CLI at all: that service fails, the others run
 cat >"$T/n.yaml" <<EOF

@@ -961,7 +961,7 @@ static const struct scase scases[] = {
 	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 5, "mls-b" },
 	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 7, "/cfg/app" },
 	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 9, "28" },
-	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 11, "2" },
+	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 11, "SIGINT" },
 	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 13, "/cfg/./bin/podman" },
 	{ __LINE__, "/cfg/mls.yaml", "services:\n  b:\n    build: app\n    stop_grace_period: 30s\n    stop_signal: INT\n    docker_cli: ./bin/podman\n", "b", S_ARGV, 14, "--" },
 	/* environment: a map, in file order, as KEY=VALUE */

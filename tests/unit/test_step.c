@@ -126,7 +126,12 @@ void sv_emit_health(const struct inst *i, const char *type, const char *msg) { (
 
 int child_output(struct inst *i) { (void)i; return 0; }
 int child_port(struct inst *i) { (void)i; return 0; }
-int child_docker_cli(const struct inst *i) { return !i->svc->cfg->docker || !strcmp(i->svc->cfg->docker_cli, "found"); }
+/* an image: service's CLI is "there" when its docker_cli is "found" */
+int child_docker_cli(const struct inst *i)
+{
+	const struct service *c = i->svc->cfg;
+	return !c->docker || (c->docker_cli && !strcmp(c->docker_cli, "found"));
+}
 int child_spawn(struct inst *i, const struct command *cmd, int with_ready, struct child *out, char *err, size_t errsz)
 {
 	(void)with_ready;
@@ -497,6 +502,22 @@ static void test_details(void)
 	inst_step(i, EV_WAIT, &(struct step_arg){ .why = "db failed", .dep = "db" });
 	tap_ok(!strcmp(acts, "=waiting") && !strcmp(i->reason, "db failed"), __LINE__,
 		"a new reason: emitted again ('%s')", acts);
+	inst_free(i);
+
+	i = make(ST_WAITING, WANT_RUN, P_NONE, C_PRE, 0);
+	svc_cfg.docker = 1;
+	svc_cfg.docker_cli = "missing";
+	inst_step(i, EV_START, NULL);
+	char tm[64];
+	timers_of(i, tm, sizeof tm);
+	tap_ok(i->state == ST_FAILED && !strcmp(i->reason, "docker CLI not found") && !strstr(acts, "spawn") && !tm[0],
+		__LINE__, "image: service without its CLI: failed (%s), nothing spawned ('%s'), no timer ('%s')", i->reason,
+		acts, tm);
+	svc_cfg.docker_cli = "found";
+	inst_step(i, EV_CTL_START, NULL);
+	inst_step(i, EV_START, NULL); /* (the reconcile pass's) */
+	tap_ok(i->state == ST_STARTING && strstr(acts, "spawn-pre"), __LINE__,
+		"... ctl start once it is there: started ('%s')", acts);
 	inst_free(i);
 
 	i = make(ST_STARTING, WANT_RUN, P_PRE, C_PRE, 0);
