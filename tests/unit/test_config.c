@@ -405,7 +405,12 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 500ms}\n" SVC, 1, 0, "must be at least 1s", 1, 40, "notify.heartbeat" },
 	{ __LINE__, "notify: {url: \"https://h/\", timeout: 10m}\n" SVC, 1, 0, "must be more than 0 and at most 5m", 1, 38, "notify.timeout" },
 	{ __LINE__, "notify: {url: \"http://h/\", ca_file: /x.pem}\n" SVC, 0, 1, "has no effect on an http:// URL", 1, 9, "notify.ca_file" },
-	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
+	{ __LINE__, "servers_dir: /nonexistent/servers/\n", 0, 1, "servers_dir: '/nonexistent/servers' does not exist (yet)", 1, 14, "servers_dir" },
+	{ __LINE__, "servers_defaults: {port_arg: true}\n" SVC, 0, 1, "has no effect without servers_dir", 1, 19, "servers_defaults" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {port_arg: yes}\n" SVC, 1, 1, "expected true or false", 2, 30, "servers_defaults.port_arg" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {interpreters: {rb: ruby}}\n" SVC, 1, 1, "'rb' is not an extension", 2, 35, "servers_defaults.interpreters.rb" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {interpreters: {.rb: []}}\n" SVC, 1, 1, "expected a program", 2, 40, "servers_defaults.interpreters..rb" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {replicas: 0}\n" SVC, 1, 1, "replicas", 2, 30, "servers_defaults.replicas" },
 	/* control_allow: names of proto.h, checked like enum values */
 	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, stop]\n" SVC, 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "control_group: mls\ncontrol_allow: [status, logs, history, events, version]\n" SVC, 0, 0, NULL, 0, 0, NULL },
@@ -1365,8 +1370,9 @@ _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: u
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 976, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 456, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 984, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct servers_entry) == 56, "struct servers_entry changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 464, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1714,6 +1720,7 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CI(is_job);
 	CI(active);
 	CI(internal);
+	CS(source);
 	CU(hash);
 	CU(hash_shape);
 }
@@ -1734,6 +1741,21 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CV(include);
 	CS(servers_dir);
 	CP(servers_dir_pos);
+	CI(nservers);
+	for (int k = 0; cmp_fresh(c, "servers", y->servers) && k < x->nservers && k < y->nservers; k++) {
+		char f[48];
+		snprintf(f, sizeof f, "servers[%d].path", k);
+		cmp_s(c, f, x->servers[k].path, y->servers[k].path);
+		snprintf(f, sizeof f, "servers[%d].name", k);
+		cmp_s(c, f, x->servers[k].name, y->servers[k].name);
+		snprintf(f, sizeof f, "servers[%d].note", k);
+		cmp_s(c, f, x->servers[k].note, y->servers[k].note);
+		snprintf(f, sizeof f, "servers[%d].trigger", k);
+		cmp_s(c, f, x->servers[k].trigger, y->servers[k].trigger);
+		if (x->servers[k].kind != y->servers[k].kind || x->servers[k].runs != y->servers[k].runs ||
+		    x->servers[k].problem != y->servers[k].problem || x->servers[k].any_file != y->servers[k].any_file)
+			cmp_bad(c, "servers", "an entry's kind or flags differ");
+	}
 	CI(startup);
 	CS(control_group);
 	CU(control_allow);
