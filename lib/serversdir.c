@@ -118,7 +118,7 @@ static void stamp_tree(uint64_t *sum, const char *dir, int depth, int *left)
 /* The entry point autoexec.txt names, relative to dir, into out */
 static int autoexec_target(const char *dir, char *out, size_t outsz)
 {
-	char path[4096], text[AUTOEXEC_MAX_LINE + 64];
+	char path[4200], text[AUTOEXEC_MAX_LINE + 64];
 	snprintf(path, sizeof path, "%s/autoexec.txt", dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -145,7 +145,7 @@ enum srv_kind srv_classify(const char *dir, const char *name,
 	int (*has_interp)(const char *ext, void *ctx), void *ctx,
 	uint64_t *stamp, char *why, size_t whysz)
 {
-	char path[4096], sub[4096];
+	char path[4096], sub[4200];
 	struct stat st;
 	uint64_t h = 1469598103934665603ULL;
 	*why = 0;
@@ -164,7 +164,9 @@ enum srv_kind srv_classify(const char *dir, const char *name,
 	}
 	enum srv_kind kind = SRV_SKIP;
 	if (S_ISDIR(st.st_mode)) {
+		/* not the directory's own times: any file made in it changes them */
 		struct stat t;
+		h = mix(1469598103934665603ULL, path, strlen(path) + 1);
 		snprintf(sub, sizeof sub, "%s/mls.yaml", path);
 		if (stamp_file(&h, sub, &t) == 0 && S_ISREG(t.st_mode)) {
 			kind = SRV_YAML;

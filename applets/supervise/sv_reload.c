@@ -733,6 +733,10 @@ static void servers_sync(void)
 			return;
 		}
 	}
+	for (int k = 0; k < SV.cfg->nservers; k++)
+		if (!SV.cfg->servers[k].runs && !SV.cfg->servers[k].problem)
+			sv_log(LVL_DEBUG, NULL, "servers_dir: %s ignored: %s", SV.cfg->servers[k].path,
+				SV.cfg->servers[k].note ? SV.cfg->servers[k].note : "?");
 	struct srvwd *v = calloc((size_t)SV.cfg->nservers + 2, sizeof *v);
 	int n = 0;
 	if (!v)
