@@ -33,6 +33,8 @@ struct run {
  * not (docs/servers-dir.md) */
 static void list_servers(struct run *r, const struct config *cfg)
 {
+	if (!cfg->servers_dir)
+		return;
 	if (!r->servers)
 		r->servers = cJSON_CreateArray();
 	for (int k = 0; r->servers && k < cfg->nservers; k++) {

@@ -1744,7 +1744,7 @@ static void check_files(struct loader *L, struct service *s)
 static const char *const top_keys[] = {
 	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
 	"control_group", "control_allow", "http", "notify", "config_git", "git_user", "defaults", "services",
-	"servers_defaults", NULL
+	"servers_defaults", "profiles", NULL
 };
 
 /* control_allow: a command name or a list of them, or `all`. Read-only
@@ -2671,6 +2671,51 @@ static void scan_servers(struct loader *L, const struct ynode *sdefs_node, struc
 	}
 }
 
+/* Top-level `profiles:` (docs/config.md, "Profiles"): NAME -> a piece of
+ * config merged over the rest, key by key, when --profile NAME is active
+ * (as a later -c file would be); for `watch:` in development only, say.
+ * Every override is checked for its keys, active or not. Returns the root
+ * to convert (NULL: out of memory). */
+static struct ynode *apply_profiles(struct loader *L, struct ynode *root)
+{
+	const struct ynode *p = ymap_get(root, "profiles");
+	const struct kp *k = KP(NULL, "profiles");
+	if (!p || p->type == Y_NULL)
+		return root;
+	if (p->type != Y_MAP) {
+		err(L, p, k, "expected a mapping of profile names to the keys they override, got %s", tname(p));
+		return root;
+	}
+	FOR_KEYS(p, name, v) {
+		const struct kp *kk = KP(k, name->s);
+		if (!name_ok(name->s)) {
+			err(L, name, k, "bad profile name '%s'", name->s);
+			continue;
+		}
+		if (v->type == Y_NULL)
+			continue;
+		if (v->type != Y_MAP) {
+			err(L, v, kk, "expected a mapping of the keys it overrides (services, defaults, ...), got %s", tname(v));
+			continue;
+		}
+		if (check_keys(L, v, kk, top_keys, 1))
+			continue;
+		const struct ynode *nested = ymap_get(v, "profiles");
+		if (nested) {
+			err(L, nested, KP(kk, "profiles"), "a profile cannot define profiles");
+			continue;
+		}
+		int on = 0;
+		for (int i = 0; L->opts && L->opts->profiles && L->opts->profiles[i]; i++)
+			on |= !strcmp(L->opts->profiles[i], name->s);
+		if (on && !(root = ytree_merge(L->a, root, (struct ynode *)v))) {
+			oom(L, v);
+			return NULL;
+		}
+	}
+	return root;
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -2683,6 +2728,9 @@ static void convert(struct loader *L, struct ynode *root)
 		diag_add(L->d, DIAG_WARNING, c->nfiles ? c->files[0] : NULL, 0, 0, NULL, "no services defined");
 		return;
 	}
+	root = apply_profiles(L, root);
+	if (!root)
+		return;
 	check_keys(L, root, NULL, top_keys, 1);
 	const struct ynode *defs = NULL, *allow = NULL, *sdefs = ymap_get(root, "servers_defaults");
 	FOR_KEYS(root, key, v) {

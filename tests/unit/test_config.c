@@ -1095,6 +1095,58 @@ static void test_profiles(void)
 	}
 }
 
+/* Top-level profiles: a profile's keys merged over the rest when active */
+static void test_profile_overrides(void)
+{
+	static const char yaml[] = SVC "profiles:\n"
+				   "  dev:\n"
+				   "    log_level: debug\n"
+				   "    services:\n"
+				   "      web: {watch: [\"**/*.py\", \"!tests/**\"], watch_debounce: 500ms}\n"
+				   "      extra: {command: x}\n"
+				   "  prod: {services: {web: {replicas: 3}}}\n";
+	static const char *const dev[] = { "dev", NULL }, *const both[] = { "dev", "prod", NULL };
+	const struct { int line; const char *const *p; int watch, extra, replicas, level; } t[] = {
+		{ __LINE__, NULL, 0, 0, 1, LVL_INFO },
+		{ __LINE__, dev, 2, 1, 1, LVL_DEBUG },
+		{ __LINE__, both, 2, 1, 3, LVL_DEBUG },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct config cfg;
+		struct diags d;
+		struct config_opts o = test_opts(t[i].p);
+		load(&cfg, &d, NULL, yaml, &o);
+		const struct service *w = config_find(&cfg, "web");
+		int ok = d.errors == 0 && w && w->watch.n == t[i].watch && !!config_find(&cfg, "extra") == t[i].extra &&
+			 w->replicas == t[i].replicas && (int)cfg.log_level == t[i].level &&
+			 w->watch_debounce_ms == (t[i].watch ? 500 : WATCH_DEFAULT_DEBOUNCE_MS);
+		if (!tap_ok(ok, t[i].line, "profile overrides: %s gives watch %d, extra %d, replicas %d",
+			    t[i].p ? t[i].p[0] : "(none)", t[i].watch, t[i].extra, t[i].replicas))
+			dump_diags(&d);
+		config_free(&cfg);
+		diags_free(&d);
+	}
+	static const struct { int line; const char *yaml, *msg; int eline, ecol; } bad[] = {
+		{ __LINE__, SVC "profiles: [dev]\n", "profiles: expected a mapping of profile names", 4, 11 },
+		{ __LINE__, SVC "profiles: {Dev: {}}\n", "bad profile name 'Dev'", 4, 12 },
+		{ __LINE__, SVC "profiles: {dev: [x]}\n", "profiles.dev: expected a mapping of the keys it overrides", 4, 17 },
+		{ __LINE__, SVC "profiles: {dev: {servics: {}}}\n", "profiles.dev: unknown key 'servics' (did you mean 'services'?)", 4, 18 },
+		{ __LINE__, SVC "profiles: {dev: {profiles: {x: {}}}}\n", "a profile cannot define profiles", 4, 28 },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct config cfg;
+		struct diags d;
+		struct config_opts o = test_opts(NULL);
+		load(&cfg, &d, NULL, bad[i].yaml, &o);
+		const struct diag *f = first_of(&d, DIAG_ERROR);
+		if (!tap_ok(d.errors == 1 && f && strstr(f->msg, bad[i].msg) && f->line == bad[i].eline && f->col == bad[i].ecol,
+			    bad[i].line, "profile overrides: %s", bad[i].msg))
+			dump_diags(&d);
+		config_free(&cfg);
+		diags_free(&d);
+	}
+}
+
 /* opts.unsupported decides the severity of later-feature keys: a warning
  * for validate, an error for supervise. A zeroed config_opts means
  * DIAG_ERROR (== 0); opts == NULL means a warning. */
@@ -1962,6 +2014,7 @@ int main(void)
 	run_vcases();
 	run_scases();
 	test_profiles();
+	test_profile_overrides();
 	test_unsupported();
 	test_hash();
 	test_positions();
