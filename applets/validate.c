@@ -232,7 +232,7 @@ static int report(const struct run *r, enum format fmt)
 		return 0;
 	}
 	if (fmt == FMT_TEXT && r->servers)
-		print_servers(r->servers);
+		print_servers(r->servers), fflush(stdout);
 	for (int i = 0; i < d->n; i++) {
 		const struct diag *x = &d->v[i];
 		if (fmt == FMT_GITHUB) {
