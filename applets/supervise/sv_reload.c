@@ -439,10 +439,21 @@ static void on_debounce(struct loop *l, int64_t id, void *ctx)
 	sv_reload(NULL);
 }
 
+/* A file read for a servers_dir entry (its mls.yaml, autoexec.txt, ...):
+ * watched by the servers_dir watcher, with its own rules, not here */
+static int in_servers_dir(const char *file)
+{
+	const char *d = SV.cfg->servers_dir;
+	size_t n = d ? strlen(d) : 0;
+	return d && !strncmp(file, d, n) && file[n] == '/';
+}
+
 static int watched_name(const char *dir_of_wd, const char *name)
 {
 	for (int f = 0; f < SV.cfg->nfiles; f++) {
 		char a[4096], b[4096];
+		if (in_servers_dir(SV.cfg->files[f]))
+			continue;
 		snprintf(a, sizeof a, "%s", SV.cfg->files[f]);
 		snprintf(b, sizeof b, "%s", SV.cfg->files[f]);
 		if (!strcmp(basename(a), name) && !strcmp(dirname(b), dir_of_wd))
@@ -461,6 +472,7 @@ static int watched_name(const char *dir_of_wd, const char *name)
 
 static char **ino_dirs;
 static void servers_sync(void);
+
 
 static void on_inotify(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
@@ -523,6 +535,8 @@ void sv_watch_files(void)
 	}
 	for (int f = 0; f < nw; f++) {
 		char b[4096];
+		if (f < SV.cfg->nfiles && in_servers_dir(SV.cfg->files[f]))
+			continue;
 		snprintf(b, sizeof b, "%s", f < SV.cfg->nfiles ? SV.cfg->files[f] : SV.cfg->include.v[f - SV.cfg->nfiles]);
 		char *dir = dirname(b);
 		if (f >= SV.cfg->nfiles && strpbrk(dir, "*?["))
