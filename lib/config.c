@@ -2804,7 +2804,7 @@ static void convert(struct loader *L, struct ynode *root)
 	strmap_init(&svcs.idx, L->a);
 	collect_services(L, ymap_get(root, "services"), &svcs);
 	include_files(L, ymap_get(root, "include"), &svcs);
-	if (c->servers_dir)
+	if (c->servers_dir && !(L->opts && L->opts->no_servers_scan))
 		scan_servers(L, sdefs, &svcs);
 	else if (sdefs)
 		warn(L, sdefs, KP(NULL, "servers_defaults"), "has no effect without servers_dir");

@@ -300,6 +300,9 @@ struct config_opts {
 	 * is left out with a warning instead of an error (supervise: one bad
 	 * file dropped in must not stop the others) */
 	int servers_soft;
+	/* servers_dir is not read (fuzz_config: the loader on arbitrary text
+	 * must not wander through this machine's directories) */
+	int no_servers_scan;
 };
 
 /* Load and check the config made of files[0..nfiles) merged in order
