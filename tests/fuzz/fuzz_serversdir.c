@@ -30,6 +30,20 @@ static void put(const char *rel, const void *data, size_t len, mode_t mode)
 	close(fd);
 }
 
+static const char *const files[] = { "servers/app.py", "servers/tool", "servers/rn/run", "servers/README.md",
+	"servers/app.sh.swp", "servers/yml/mls.yaml", "servers/ax/autoexec.txt", "servers/rn", "servers/yml",
+	"servers/ax", "servers", "", NULL };
+
+static void cleanup(void)
+{
+	char p[256];
+	for (int k = 0; files[k]; k++) {
+		snprintf(p, sizeof p, "%s/%s", root, files[k]);
+		if (unlink(p))
+			rmdir(p);
+	}
+}
+
 static void setup(void)
 {
 	char p[256];
@@ -44,6 +58,7 @@ static void setup(void)
 	put("servers/rn/run", "#!/bin/sh\n", 10, 0755);
 	put("servers/README.md", "x\n", 2, 0644);
 	put("servers/app.sh.swp", "x\n", 2, 0644);
+	atexit(cleanup);
 }
 
 static void load(const char *cfgtext, size_t n, int soft)
