@@ -2384,7 +2384,7 @@ static void conv_srvdefs(struct loader *L, const struct ynode *n, struct srvdefs
 		}
 	}
 	/* the service keys: checked once here, like defaults */
-	struct service tmp;
+	struct service tmp = { 0 };
 	L->defaults_key = "servers_defaults";
 	if (check_keys(L, keys, k, service_keys, 1) == 0)
 		conv_service(L, NULL, keys, &tmp);
@@ -2794,7 +2794,7 @@ static void convert(struct loader *L, struct ynode *root)
 	/* defaults: checked once here; what they hold is muted when it shows
 	 * up again merged into each service */
 	if (defs && defs->type != Y_NULL) {
-		struct service tmp;
+		struct service tmp = { 0 };
 		if (check_keys(L, defs, KP(NULL, "defaults"), service_keys, 1) == 0)
 			conv_service(L, NULL, defs, &tmp);
 		mute(defs);
