@@ -300,10 +300,12 @@ test-cross:
 demo: $(MLS)
 	@scripts/install-tools.sh demo
 	@scripts/demo-repo.sh
+	@mkdir -p build/demo-servers && cp -n config/demo/servers/* build/demo-servers/
 	@echo "mls demo: watch it from another shell: $(MLS) ctl -s build/run/mls.sock top"
 	@echo "mls demo: the dashboard: http://127.0.0.1:9000/ (log in with demo-token-0123456789, or demo-read-0123456789 to look only)"
 	@echo "mls demo: the API: curl -H 'Authorization: Bearer demo-token-0123456789' http://127.0.0.1:9000/api/v1/status; /metrics needs none"
 	@echo "mls demo: deploy from git: edit build/demo-app/app.sh, then: git -C build/demo-app commit -qam change && git -C build/demo-app push -q"
+	@echo "mls demo: drop a server in: cp build/demo-servers/hello.py build/demo-servers/hi.py (rm it to stop it)"
 	@exec $(MLS) supervise -c config/demo.yaml
 
 size:

@@ -26,7 +26,74 @@ struct run {
 	int nprofiles;
 	struct diags d;   /* over every config checked */
 	int nconfigs;
+	cJSON *servers;   /* servers_dir entries of every config checked */
 };
+
+/* What servers_dir held: each entry, the service it runs and how, or why
+ * not (docs/servers-dir.md) */
+static void list_servers(struct run *r, const struct config *cfg)
+{
+	if (!cfg->servers_dir)
+		return;
+	if (!r->servers)
+		r->servers = cJSON_CreateArray();
+	for (int k = 0; r->servers && k < cfg->nservers; k++) {
+		const struct servers_entry *e = &cfg->servers[k];
+		cJSON *o = cJSON_CreateObject(), *cmd = NULL;
+		if (!o)
+			return;
+		cJSON_AddStringToObject(o, "entry", e->path);
+		cJSON_AddStringToObject(o, "kind", e->kind);
+		cJSON_AddBoolToObject(o, "runs", e->runs);
+		if (e->note)
+			cJSON_AddStringToObject(o, e->problem ? "error" : "ignored", e->note);
+		cJSON *names = cJSON_AddArrayToObject(o, "services");
+		for (int j = 0; names && e->runs && j < cfg->nsvcs; j++) {
+			const struct service *s = &cfg->svcs[j];
+			if (s->source != e->path)
+				continue;
+			cJSON *so = cJSON_CreateObject();
+			cJSON_AddStringToObject(so, "name", s->name);
+			if ((cmd = cJSON_AddArrayToObject(so, "command")))
+				for (int a = 0; a < s->command.argc; a++)
+					cJSON_AddItemToArray(cmd, cJSON_CreateString(s->command.argv[a]));
+			cJSON_AddStringToObject(so, "working_dir", s->working_dir ? s->working_dir : ".");
+			if (s->port == PORT_AUTO)
+				cJSON_AddStringToObject(so, "port", "auto");
+			else if (s->port > 0)
+				cJSON_AddNumberToObject(so, "port", s->port);
+			cJSON_AddItemToArray(names, so);
+		}
+		cJSON_AddItemToArray(r->servers, o);
+	}
+}
+
+static void print_servers(const cJSON *servers)
+{
+	const cJSON *e;
+	cJSON_ArrayForEach(e, servers) {
+		const char *entry = cJSON_GetObjectItem(e, "entry")->valuestring;
+		const cJSON *why = cJSON_GetObjectItem(e, "ignored"), *bad = cJSON_GetObjectItem(e, "error");
+		if (why || bad) {
+			printf("%s: %s: %s\n", entry, why ? "ignored" : "not run", (why ? why : bad)->valuestring);
+			continue;
+		}
+		const cJSON *s;
+		cJSON_ArrayForEach(s, cJSON_GetObjectItem(e, "services")) {
+			printf("%s: service %s (%s):", entry, cJSON_GetObjectItem(s, "name")->valuestring,
+			       cJSON_GetObjectItem(e, "kind")->valuestring);
+			const cJSON *a, *port = cJSON_GetObjectItem(s, "port");
+			cJSON_ArrayForEach(a, cJSON_GetObjectItem(s, "command"))
+				printf(" %s", a->valuestring);
+			printf(" (in %s", cJSON_GetObjectItem(s, "working_dir")->valuestring);
+			if (cJSON_IsString(port))
+				printf(", port auto");
+			else if (port)
+				printf(", port %d", port->valueint);
+			printf(")\n");
+		}
+	}
+}
 
 static int check(struct run *r, const char *const *files, int n)
 {
@@ -38,6 +105,7 @@ static int check(struct run *r, const char *const *files, int n)
 	};
 	int first = r->d.n;
 	config_load(&cfg, files, n, &o, &r->d);
+	list_servers(r, &cfg);
 	config_free(&cfg);
 	/* sort this config's findings by place, keep configs in order */
 	struct diags part = { .v = r->d.v + first, .n = r->d.n - first, .cap = r->d.n - first };
@@ -152,6 +220,8 @@ static int report(const struct run *r, enum format fmt)
 			cJSON_AddItemToArray(arr, o);
 		}
 		cJSON_AddNumberToObject(root, "error_count", d->errors);
+		if (r->servers)
+			cJSON_AddItemReferenceToObject(root, "servers", r->servers);
 		cJSON_AddNumberToObject(root, "warning_count", d->warnings);
 		char *s = cJSON_PrintUnformatted(root);
 		cJSON_Delete(root);
@@ -161,6 +231,8 @@ static int report(const struct run *r, enum format fmt)
 		free(s);
 		return 0;
 	}
+	if (fmt == FMT_TEXT && r->servers)
+		print_servers(r->servers), fflush(stdout);
 	for (int i = 0; i < d->n; i++) {
 		const struct diag *x = &d->v[i];
 		if (fmt == FMT_GITHUB) {
@@ -260,6 +332,7 @@ int validate_main(int argc, char **argv)
 	}
 	int rc = r.d.io_error ? 2 : r.d.errors ? 1 : (strict && r.d.warnings) ? 1 : 0;
 	diags_free(&r.d);
+	cJSON_Delete(r.servers);
 	return rc;
 toomany:
 	fprintf(stderr, "mls validate: more than %d files or profiles\n", MAX_ARGS);

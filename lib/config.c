@@ -5,6 +5,7 @@
  *
  * Cost: linear in the size of the input (hash maps for service names,
  * anchors and duplicate keys; ports sorted once). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -22,7 +23,9 @@
 #include "config.h"
 #include "docker.h"
 #include "env.h"
+#include "gitdeploy.h"
 #include "parse.h"
+#include "serversdir.h"
 #include "strmap.h"
 #include "ytree.h"
 
@@ -69,6 +72,7 @@ struct loader {
 	const char *instance_var;  /* set by lookup() when a field names ${PORT} &c. */
 	int unmuted;               /* report at muted nodes too (rules between keys) */
 	int in_defaults;           /* converting the `defaults` map itself */
+	const char *defaults_key;  /* its name in messages: NULL = "defaults" */
 	struct strmap exec_cache;  /* program path -> result of the PATH check */
 };
 
@@ -1193,7 +1197,7 @@ static int check_service(struct loader *L, const struct ynode *namenode, const s
 static int conv_service(struct loader *L, const struct ynode *namenode, const struct ynode *n, struct service *s)
 {
 	const struct kp *k0 = KP(NULL, "services");
-	const struct kp *k = namenode ? KP(k0, namenode->s) : KP(NULL, "defaults");
+	const struct kp *k = namenode ? KP(k0, namenode->s) : KP(NULL, L->defaults_key ? L->defaults_key : "defaults");
 	service_defaults(s);
 	s->name = namenode ? (char *)namenode->s : "defaults";
 	s->pos = namenode ? (struct pos){ fname(L, namenode), namenode->line, namenode->col }
@@ -1839,7 +1843,8 @@ static void check_files(struct loader *L, struct service *s)
 
 static const char *const top_keys[] = {
 	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
-	"control_group", "control_allow", "http", "notify", "config_git", "git_user", "defaults", "services", NULL
+	"control_group", "control_allow", "http", "notify", "config_git", "git_user", "defaults", "services",
+	"servers_defaults", "profiles", NULL
 };
 
 /* control_allow: a command name or a list of them, or `all`. Read-only
@@ -2138,7 +2143,11 @@ static int parse_buf(struct loader *L, int idx, const char *data, size_t len, st
 }
 
 /* Collected (name, definition) pairs, in order */
-struct svcdef { const struct ynode *name, *def; };
+struct svcdef {
+	const struct ynode *name, *def;
+	int srv;          /* 1 + its index in config.servers; 0: from the config */
+	uint64_t stamp;   /* srv: what a change of the entry's files changes */
+};
 struct svclist { struct svcdef *v; int n, cap; struct strmap idx; };
 
 static int collect_services(struct loader *L, const struct ynode *svcs, struct svclist *out)
@@ -2163,7 +2172,7 @@ static int collect_services(struct loader *L, const struct ynode *svcs, struct s
 			return oom(L, nm);
 		out->v = v;
 		/* strmap values point into v, which may move: store the index + 1 */
-		out->v[out->n++] = (struct svcdef){ nm, svcs->kids[i + 1] };
+		out->v[out->n++] = (struct svcdef){ nm, svcs->kids[i + 1], 0, 0 };
 		if (strmap_put(&out->idx, nm->s, nm->len, (void *)(intptr_t)out->n))
 			return oom(L, nm);
 	}
@@ -2353,6 +2362,460 @@ static int uses_git(const struct config *c)
 	return 0;
 }
 
+/* ---- servers_dir (docs/servers-dir.md) ---- */
+
+/* servers_defaults, split: its own keys, and the service keys merged
+ * under every discovered service */
+struct srvdefs {
+	const struct ynode *svc;     /* service keys (with port: auto when it has none) */
+	int port_arg;
+	const char *ext[64];         /* interpreters: extension -> argv */
+	struct strv interp[64];
+	int ninterp;
+};
+
+static struct ynode *ynew(struct loader *L, enum ynode_type t, int file, const char *s)
+{
+	struct ynode *n = arena_alloc(L->a, sizeof *n);
+	if (!n)
+		return NULL;
+	n->type = t;
+	n->file = file;
+	n->size = 1;
+	n->quoted = s != NULL;
+	if (s && !(n->s = arena_strdup(L->a, s)))
+		return NULL;
+	n->len = s ? strlen(s) : 0;
+	return n;
+}
+
+/* Appends kid (and, for a map, its value) to n; NULL kid = out of memory */
+static int yput(struct loader *L, struct ynode *n, struct ynode *kid, struct ynode *val)
+{
+	struct ynode **k = arena_alloc(L->a, (size_t)(n->n + 2) * sizeof *k);
+	if (!k || !kid || (n->type == Y_MAP && !val))
+		return -1;
+	if (n->n)
+		memcpy(k, n->kids, (size_t)n->n * sizeof *k);
+	k[n->n++] = kid;
+	if (n->type == Y_MAP)
+		k[n->n++] = val;
+	n->kids = k;
+	return 0;
+}
+
+static int srv_has_interp(const char *ext, void *ctx)
+{
+	const struct srvdefs *sd = ctx;
+	for (int k = 0; k < sd->ninterp; k++)
+		if (!strcmp(sd->ext[k], ext))
+			return sd->interp[k].n > 0;
+	return 0;
+}
+
+static const struct strv *srv_interp(const struct srvdefs *sd, const char *ext)
+{
+	for (int k = 0; ext && k < sd->ninterp; k++)
+		if (!strcmp(sd->ext[k], ext))
+			return sd->interp[k].n ? &sd->interp[k] : NULL;
+	return NULL;
+}
+
+static void conv_srvdefs(struct loader *L, const struct ynode *n, struct srvdefs *sd)
+{
+	static char *py[] = { "python3" }, *sh[] = { "sh" }, *js[] = { "node" };
+	const struct kp *k = KP(NULL, "servers_defaults");
+	sd->ext[0] = ".py", sd->interp[0] = (struct strv){ py, NULL, 1 };
+	sd->ext[1] = ".sh", sd->interp[1] = (struct strv){ sh, NULL, 1 };
+	sd->ext[2] = ".js", sd->interp[2] = (struct strv){ js, NULL, 1 };
+	sd->ninterp = 3;
+	struct ynode *svc = ynew(L, Y_MAP, -1, NULL), *port = ynew(L, Y_SCALAR, -1, "auto");
+	if (!svc || yput(L, svc, ynew(L, Y_SCALAR, -1, "port"), port))
+		return (void)oom(L, n);
+	sd->svc = svc;
+	if (!n || n->type == Y_NULL)
+		return;
+	if (n->type != Y_MAP)
+		return (void)err(L, n, k, "expected a mapping of service keys, got %s", tname(n));
+	struct ynode *keys = ynew(L, Y_MAP, n->file, NULL);
+	if (!keys)
+		return (void)oom(L, n);
+	*keys = *n;
+	keys->n = 0;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "port_arg")) {
+			get_bool(L, v, kk, &sd->port_arg);
+		} else if (IS(key, "interpreters")) {
+			if (v->type != Y_MAP && v->type != Y_NULL) {
+				err(L, v, kk, "expected a mapping of extensions to programs (\".rb\": ruby), got %s", tname(v));
+				continue;
+			}
+			FOR_KEYS(v, ext, prog) {
+				const struct kp *ek = KP(kk, ext->s);
+				const char *e = ext->s;
+				int ok = e[0] == '.' && e[1] && strlen(e) < 32 && !strchr(e + 1, '.') && !strchr(e, '/');
+				if (!ok) {
+					err(L, ext, ek, "'%s' is not an extension (a dot, then up to 30 characters, e.g. \".rb\")", e);
+					continue;
+				}
+				int at = 0;
+				while (at < sd->ninterp && strcmp(sd->ext[at], e))
+					at++;
+				if (at == (int)(sizeof sd->ext / sizeof *sd->ext)) {
+					err(L, ext, ek, "more than %d interpreters", (int)(sizeof sd->ext / sizeof *sd->ext));
+					break;
+				}
+				struct strv argv = { 0 };
+				if (prog->type == Y_NULL) {
+					/* null: not run (a default removed) */
+				} else if (get_strv(L, prog, ek, 0, 0, &argv) || argv.n == 0 || !*argv.v[0]) {
+					if (argv.n == 0 || !*argv.v[0])
+						err(L, prog, ek, "expected a program (a name or a list: program and its first arguments)");
+					continue;
+				}
+				sd->ext[at] = e;
+				sd->interp[at] = argv;
+				if (at == sd->ninterp)
+					sd->ninterp++;
+			}
+		} else if (yput(L, keys, (struct ynode *)key, (struct ynode *)v)) {
+			return (void)oom(L, n);
+		}
+	}
+	/* the service keys: checked once here, like defaults */
+	struct service tmp = { 0 };
+	L->defaults_key = "servers_defaults";
+	if (check_keys(L, keys, k, service_keys, 1) == 0)
+		conv_service(L, NULL, keys, &tmp);
+	L->defaults_key = NULL;
+	mute(keys);
+	sd->svc = ytree_merge(L->a, svc, keys);
+	if (!sd->svc)
+		oom(L, n);
+}
+
+/* The command of a file entry or autoexec line: interpreter, file, args */
+static struct ynode *srv_command(struct loader *L, int file, const struct srvdefs *sd, const char *dir_rel,
+				 const char *entry, char *const *args, int nargs, int use_interp)
+{
+	struct ynode *cmd = ynew(L, Y_SEQ, file, NULL);
+	const struct strv *in = use_interp ? srv_interp(sd, srv_ext(entry)) : NULL;
+	if (!cmd)
+		return NULL;
+	for (int k = 0; in && k < in->n; k++)
+		if (yput(L, cmd, ynew(L, Y_SCALAR, file, in->v[k]), NULL))
+			return NULL;
+	char *p = arena_printf(L->a, "%s%s%s", in || strchr(entry, '/') ? "" : "./", dir_rel, entry);
+	if (!p || yput(L, cmd, ynew(L, Y_SCALAR, file, p), NULL))
+		return NULL;
+	for (int k = 0; k < nargs; k++)
+		if (yput(L, cmd, ynew(L, Y_SCALAR, file, args[k]), NULL))
+			return NULL;
+	if (sd->port_arg && yput(L, cmd, ynew(L, Y_SCALAR, file, "${PORT}"), NULL))
+		return NULL;
+	return cmd;
+}
+
+/* A finding about entry e: an error (validate) or, in supervise, a
+ * warning, and the entry does not run */
+__attribute__((format(printf, 3, 4)))
+static void srv_problem(struct loader *L, struct servers_entry *e, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	enum diag_severity sev = L->opts && L->opts->servers_soft ? DIAG_WARNING : DIAG_ERROR;
+	diag_add(L->d, sev, e->path, 0, 0, "servers_dir", "%s%s", msg,
+		 sev == DIAG_WARNING ? " (not run)" : "");
+	e->note = arena_strdup(L->a, msg);
+	e->problem = 1;
+	e->runs = 0;
+}
+
+/* Findings made while reading or converting entry e (collected in tmp,
+ * then freed) into the loader's: errors are e's problems (not run) */
+static int srv_absorb(struct loader *L, struct servers_entry *e, struct diags *tmp)
+{
+	int soft = L->opts && L->opts->servers_soft, bad = tmp->errors > 0;
+	for (int k = 0; k < tmp->n; k++) {
+		const struct diag *x = &tmp->v[k];
+		int error = x->sev == DIAG_ERROR;
+		diag_add(L->d, error && !soft ? DIAG_ERROR : DIAG_WARNING, x->file ? x->file : e->path, x->line, x->col,
+			 x->key, "%s%s", x->msg, error && soft ? " (not run)" : "");
+		if (error && !e->problem) {
+			e->note = arena_strdup(L->a, x->msg);
+			e->problem = 1;
+		}
+	}
+	if (tmp->errors > tmp->n && !e->problem) { /* counted, not kept (ENOMEM) */
+		e->note = "out of memory";
+		e->problem = 1;
+	}
+	if (bad)
+		e->runs = 0;
+	diags_free(tmp);
+	return bad;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One entry: its (name, definition) pairs appended to svcs, with srv set */
+static void srv_entry(struct loader *L, struct servers_entry *e, int ei, const char *entry, enum srv_kind kind,
+		      const struct srvdefs *sd, struct svclist *svcs)
+{
+	const char *defining[] = { NULL, entry, entry, "mls.yaml", "autoexec.txt", "Dockerfile", "run" };
+	char *fpath = kind == SRV_EXEC || kind == SRV_SCRIPT ? e->path
+			: arena_printf(L->a, "%s/%s", e->path, defining[kind]);
+	int file = fpath ? add_file(L, fpath) : -1;
+	struct ynode *def = NULL;
+	if (file < 0)
+		return (void)oom(L, NULL);
+	struct diags *saved = L->d, tmp = { 0 };
+	L->d = &tmp;
+	if (kind == SRV_YAML) {
+		char *data;
+		size_t len;
+		struct ynode *root = NULL;
+		if (read_file(L, fpath, file, NULL, &data, &len) == 0) {
+			int rc = parse_buf(L, file, data, len, &root);
+			free(data);
+			if (rc == 0 && !root)
+				diag_add(L->d, DIAG_ERROR, fpath, 0, 0, NULL, "empty: it defines no service");
+			else if (rc == 0)
+				def = root;
+		}
+	} else {
+		def = ynew(L, Y_MAP, file, NULL);
+		struct ynode *cmd = NULL;
+		if (kind == SRV_EXEC || kind == SRV_SCRIPT || kind == SRV_RUN) {
+			cmd = srv_command(L, file, sd, "", kind == SRV_RUN ? "run" : entry, NULL, 0, kind == SRV_SCRIPT);
+		} else if (kind == SRV_AUTOEXEC) {
+			static struct autoexec a; /* 2 KiB, off PID 1's stack */
+			char *data, msg[160];
+			size_t len;
+			if (read_file(L, fpath, file, NULL, &data, &len) == 0) {
+				if (autoexec_parse(&a, data, len, msg, sizeof msg))
+					diag_add(L->d, DIAG_ERROR, fpath, 0, 0, NULL, "%s", msg);
+				else {
+					/* the words after the entry point are its arguments */
+					int skip = 0;
+					while (skip < a.argc && a.argv[skip] != a.file && strcmp(a.argv[skip], a.dotfile))
+						skip++;
+					cmd = srv_command(L, file, sd, "", a.file, (char *const *)a.argv + skip + 1,
+							  a.argc - skip - 1, srv_interp(sd, srv_ext(a.file)) != NULL);
+					if (!strchr(a.file, '/'))
+						e->trigger = arena_strdup(L->a, a.file);
+				}
+				free(data);
+			}
+		} else if (kind == SRV_DOCKER) {
+			e->any_file = 1;
+			if (def && yput(L, def, ynew(L, Y_SCALAR, file, "build"), ynew(L, Y_SCALAR, file, ".")))
+				def = NULL;
+		}
+		if (def && cmd && yput(L, def, ynew(L, Y_SCALAR, file, "command"), cmd))
+			def = NULL;
+		if (!def && !tmp.errors)
+			diag_add(L->d, DIAG_ERROR, fpath, 0, 0, NULL, "out of memory");
+	}
+	L->d = saved;
+	if (srv_absorb(L, e, &tmp))
+		return;
+	if (kind == SRV_YAML && def->type != Y_MAP)
+		return srv_problem(L, e, "mls.yaml: expected a mapping of service keys");
+	const struct ynode *list = kind == SRV_YAML ? ymap_get(def, "services") : NULL;
+	if (list && list->type != Y_MAP)
+		return srv_problem(L, e, "mls.yaml: 'services' is not a mapping of service names");
+	if (list) {
+		for (int k = 0; k + 1 < def->n; k += 2)
+			if (!IS(def->kids[k], "services") && !is_ext_key(def->kids[k]))
+				return srv_problem(L, e, "mls.yaml: '%s' is not allowed here (service keys, or 'services')",
+						   def->kids[k]->s);
+	}
+	int n = list ? list->n / 2 : 1;
+	for (int k = 0; k < n; k++) {
+		const struct ynode *nm = list ? list->kids[2 * k] : ynew(L, Y_SCALAR, file, e->name);
+		const struct ynode *d = list ? list->kids[2 * k + 1] : def;
+		struct ynode *full = nm && d->type == Y_MAP ? ytree_merge(L->a, (struct ynode *)sd->svc, (struct ynode *)d)
+							     : (struct ynode *)d;
+		if (!nm || !full)
+			return (void)oom(L, NULL);
+		struct svcdef *v = arena_grow(L->a, svcs->v, svcs->n, &svcs->cap, sizeof *v);
+		if (!v)
+			return (void)oom(L, NULL);
+		svcs->v = v;
+		svcs->v[svcs->n++] = (struct svcdef){ nm, full, ei + 1, 0 };
+	}
+}
+
+/* Reads servers_dir: every entry into c->servers, the runnable ones into
+ * svcs (after the configured services). Names are checked against the
+ * configured services and each other: a clash runs neither entry. */
+static void scan_servers(struct loader *L, const struct ynode *sdefs_node, struct svclist *svcs)
+{
+	struct config *c = L->cfg;
+	static struct srvdefs sd;
+	memset(&sd, 0, sizeof sd);
+	conv_srvdefs(L, sdefs_node, &sd);
+	if (!c->servers_dir || !sd.svc)
+		return;
+	const struct pos *at = &c->servers_dir_pos;
+	DIR *d = opendir(c->servers_dir);
+	if (!d && errno == ENOENT) {
+		/* supervise watches for it to appear */
+		diag_add(L->d, DIAG_WARNING, at->file, at->line, at->col, "servers_dir",
+			 "servers_dir: '%s' does not exist (yet): no service comes from it", c->servers_dir);
+		return;
+	}
+	if (!d) {
+		diag_add(L->d, L->opts && L->opts->servers_soft ? DIAG_WARNING : DIAG_ERROR, at->file, at->line, at->col,
+			 "servers_dir", "servers_dir: cannot read the directory '%s': %s", c->servers_dir, strerror(errno));
+		return;
+	}
+	char **names = NULL;
+	int n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == SERVERS_MAX_ENTRIES) {
+			diag_add(L->d, DIAG_WARNING, at->file, at->line, at->col, "servers_dir",
+				 "servers_dir: more than %d entries in '%s': the rest are not looked at", SERVERS_MAX_ENTRIES,
+				 c->servers_dir);
+			break;
+		}
+		char **v = arena_grow(L->a, names, n, &cap, sizeof *v);
+		if (!v || !(v[n] = arena_strdup(L->a, de->d_name))) {
+			oom(L, NULL);
+			break;
+		}
+		names = v;
+		n++;
+	}
+	closedir(d);
+	if (n == 0)
+		return;
+	qsort(names, (size_t)n, sizeof *names, cmp_names);
+	c->servers = arena_alloc(L->a, (size_t)n * sizeof *c->servers);
+	enum srv_kind *kinds = arena_alloc(L->a, (size_t)n * sizeof *kinds);
+	uint64_t *stamps = arena_alloc(L->a, (size_t)n * sizeof *stamps);
+	struct strmap seen;
+	strmap_init(&seen, L->a);
+	if (!c->servers || !kinds || !stamps)
+		return (void)oom(L, NULL);
+	c->nservers = n;
+	for (int k = 0; k < n; k++) {
+		struct servers_entry *e = &c->servers[k];
+		char why[200], name[64];
+		e->path = arena_printf(L->a, "%s/%s", c->servers_dir, names[k]);
+		kinds[k] = srv_classify(c->servers_dir, names[k], srv_has_interp, &sd, &stamps[k], why, sizeof why);
+		e->kind = srv_kind_name(kinds[k]);
+		int isdir = kinds[k] != SRV_EXEC && kinds[k] != SRV_SCRIPT;
+		e->name = arena_strdup(L->a, srv_service_name(names[k], isdir, name, sizeof name) ? "" : name);
+		if (!e->path || !e->name)
+			return (void)oom(L, NULL);
+		if (kinds[k] == SRV_SKIP) {
+			e->note = arena_strdup(L->a, why);
+			continue;
+		}
+		e->runs = 1;
+		if (!*e->name) {
+			srv_problem(L, e, "no service name can be made of '%s' (letters or digits needed)", names[k]);
+			continue;
+		}
+		/* a second entry with this name: both out, never a silent pick */
+		intptr_t prev = (intptr_t)strmap_get(&seen, e->name, strlen(e->name));
+		if (prev) {
+			struct servers_entry *p = &c->servers[prev - 1];
+			if (p->runs)
+				srv_problem(L, p, "the service name '%s' comes from both %s and %s", p->name, p->path, e->path);
+			srv_problem(L, e, "the service name '%s' comes from both %s and %s", e->name, p->path, e->path);
+			continue;
+		}
+		if (strmap_put(&seen, e->name, strlen(e->name), (void *)(intptr_t)(k + 1)))
+			return (void)oom(L, NULL);
+		intptr_t pi = (intptr_t)strmap_get(&svcs->idx, e->name, strlen(e->name));
+		if (pi) {
+			const struct ynode *nm = svcs->v[pi - 1].name;
+			srv_problem(L, e, "the service name '%s' is taken by the service defined at %s:%d:%d", e->name,
+				    fname(L, nm), nm->line, nm->col);
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		struct servers_entry *e = &c->servers[k];
+		if (!e->runs)
+			continue;
+		int first = svcs->n;
+		srv_entry(L, e, k, names[k], kinds[k], &sd, svcs);
+		for (int j = first; j < svcs->n; j++) {
+			const struct ynode *nm = svcs->v[j].name;
+			intptr_t pi = (intptr_t)strmap_get(&svcs->idx, nm->s, nm->len);
+			if (pi) {
+				srv_problem(L, e, "the service name '%s' is taken by the service defined at %s:%d:%d", nm->s,
+					    fname(L, svcs->v[pi - 1].name), svcs->v[pi - 1].name->line, svcs->v[pi - 1].name->col);
+				svcs->n = first;
+				break;
+			}
+		}
+		for (int j = first; e->runs && j < svcs->n; j++) {
+			svcs->v[j].stamp = stamps[k];
+			if (strmap_put(&svcs->idx, svcs->v[j].name->s, svcs->v[j].name->len, (void *)(intptr_t)(j + 1)))
+				return (void)oom(L, NULL);
+		}
+	}
+}
+
+/* Top-level `profiles:` (docs/config.md, "Profiles"): NAME -> a piece of
+ * config merged over the rest, key by key, when --profile NAME is active
+ * (as a later -c file would be); for `watch:` in development only, say.
+ * Every override is checked for its keys, active or not. Returns the root
+ * to convert (NULL: out of memory). */
+static struct ynode *apply_profiles(struct loader *L, struct ynode *root)
+{
+	const struct ynode *p = ymap_get(root, "profiles");
+	const struct kp *k = KP(NULL, "profiles");
+	if (!p || p->type == Y_NULL)
+		return root;
+	if (p->type != Y_MAP) {
+		err(L, p, k, "expected a mapping of profile names to the keys they override, got %s", tname(p));
+		return root;
+	}
+	FOR_KEYS(p, name, v) {
+		const struct kp *kk = KP(k, name->s);
+		if (!name_ok(name->s)) {
+			err(L, name, k, "bad profile name '%s'", name->s);
+			continue;
+		}
+		if (v->type == Y_NULL)
+			continue;
+		if (v->type != Y_MAP) {
+			err(L, v, kk, "expected a mapping of the keys it overrides (services, defaults, ...), got %s", tname(v));
+			continue;
+		}
+		if (check_keys(L, v, kk, top_keys, 1))
+			continue;
+		const struct ynode *nested = ymap_get(v, "profiles");
+		if (nested) {
+			err(L, nested, KP(kk, "profiles"), "a profile cannot define profiles");
+			continue;
+		}
+		int on = 0;
+		for (int i = 0; L->opts && L->opts->profiles && L->opts->profiles[i]; i++)
+			on |= !strcmp(L->opts->profiles[i], name->s);
+		if (on && !(root = ytree_merge(L->a, root, (struct ynode *)v))) {
+			oom(L, v);
+			return NULL;
+		}
+	}
+	return root;
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -2365,8 +2828,11 @@ static void convert(struct loader *L, struct ynode *root)
 		diag_add(L->d, DIAG_WARNING, c->nfiles ? c->files[0] : NULL, 0, 0, NULL, "no services defined");
 		return;
 	}
+	root = apply_profiles(L, root);
+	if (!root)
+		return;
 	check_keys(L, root, NULL, top_keys, 1);
-	const struct ynode *defs = NULL, *allow = NULL;
+	const struct ynode *defs = NULL, *allow = NULL, *sdefs = ymap_get(root, "servers_defaults");
 	FOR_KEYS(root, key, v) {
 		const struct kp *kk = KP(NULL, key->s);
 		if (IS(key, "state_dir")) {
@@ -2390,9 +2856,11 @@ static void convert(struct loader *L, struct ynode *root)
 			c->startup = x;
 		} else if (IS(key, "servers_dir")) {
 			c->servers_dir_pos = (struct pos){ fname(L, v), v->line, v->col };
-			if (v->type != Y_NULL)
-				unsupported(L, key, kk, NULL, NULL);
-			get_path(L, v, kk, 0, &c->servers_dir);
+			if (!get_path(L, v, kk, 0, &c->servers_dir) && c->servers_dir) {
+				size_t n = strlen(c->servers_dir);
+				while (n > 1 && c->servers_dir[n - 1] == '/')
+					c->servers_dir[--n] = 0;
+			}
 		} else if (IS(key, "control_group")) {
 			get_str(L, v, kk, 0, &c->control_group);
 		} else if (IS(key, "control_allow")) {
@@ -2426,7 +2894,7 @@ static void convert(struct loader *L, struct ynode *root)
 	/* defaults: checked once here; what they hold is muted when it shows
 	 * up again merged into each service */
 	if (defs && defs->type != Y_NULL) {
-		struct service tmp = {0}; /* zeroed, as the arena gives services: conv_health reads its counts */
+		struct service tmp = { 0 };
 		if (check_keys(L, defs, KP(NULL, "defaults"), service_keys, 1) == 0)
 			conv_service(L, NULL, defs, &tmp);
 		mute(defs);
@@ -2436,6 +2904,10 @@ static void convert(struct loader *L, struct ynode *root)
 	strmap_init(&svcs.idx, L->a);
 	collect_services(L, ymap_get(root, "services"), &svcs);
 	include_files(L, ymap_get(root, "include"), &svcs);
+	if (c->servers_dir && !(L->opts && L->opts->no_servers_scan))
+		scan_servers(L, sdefs, &svcs);
+	else if (sdefs)
+		warn(L, sdefs, KP(NULL, "servers_defaults"), "has no effect without servers_dir");
 	const struct ynode *sn = ymap_get(root, "services");
 	if (svcs.n == 0 && !c->servers_dir && (!sn || sn->type == Y_NULL || sn->type == Y_MAP)) {
 		diag_add(L->d, DIAG_WARNING, c->files[0], sn ? sn->line : 0, sn ? sn->col : 0, NULL, "no services defined");
@@ -2456,7 +2928,23 @@ static void convert(struct loader *L, struct ynode *root)
 			oom(L, root);
 			return;
 		}
-		conv_service(L, svcs.v[i].name, def, s);
+		if (svcs.v[i].srv) {
+			/* a servers_dir entry: its problems are its own */
+			struct servers_entry *e = &c->servers[svcs.v[i].srv - 1];
+			struct diags *saved = L->d, tmp = { 0 };
+			L->d = &tmp;
+			conv_service(L, svcs.v[i].name, def, s);
+			L->d = saved;
+			if (srv_absorb(L, e, &tmp)) {
+				c->nsvcs--;
+				continue;
+			}
+			s->source = e->path;
+			s->hash = hash_bytes(s->hash, &svcs.v[i].stamp, sizeof svcs.v[i].stamp);
+			s->hash_shape = hash_bytes(s->hash_shape, &svcs.v[i].stamp, sizeof svcs.v[i].stamp);
+		} else {
+			conv_service(L, svcs.v[i].name, def, s);
+		}
 		s->active = profile_active(L->opts, s);
 		strmap_put(&L->svc_index, s->name, strlen(s->name), s);
 	}

@@ -219,6 +219,7 @@ struct service {
 	char *docker_cli;            /* NULL: docker, else podman, in PATH */
 	struct pos image_pos;        /* of image: (or build:) */
 	int docker;                  /* image or build given */
+	char *source;                /* the servers_dir entry it comes from ("servers/app.py"), or NULL */
 	uint64_t hash;               /* of every field; equal hash = unchanged on reload */
 	uint64_t hash_shape;         /* the same without `replicas` and `healthcheck` */
 };
@@ -252,6 +253,18 @@ struct http_cfg {
 	struct pos pos;
 };
 
+/* One entry of servers_dir, as the loader saw it (docs/servers-dir.md) */
+struct servers_entry {
+	char *path;          /* servers_dir/NAME */
+	char *name;          /* the service it runs (or would); "" when none */
+	const char *kind;    /* srv_kind_name() */
+	char *note;          /* why it is ignored or not run; NULL when it runs */
+	int runs;            /* it became a service */
+	int problem;         /* not run for a problem (a clash, a bad mls.yaml, ...), not a plain skip */
+	char *trigger;       /* a directory entry: one more file whose change restarts it (autoexec's entry), or NULL */
+	int any_file;        /* a directory entry whose every file counts (Docker) */
+};
+
 struct config {
 	/* every file read, in order; struct pos.file points here */
 	char **files;
@@ -262,6 +275,8 @@ struct config {
 	struct strv include;
 	char *servers_dir;
 	struct pos servers_dir_pos;
+	struct servers_entry *servers; /* every entry looked at, in name order */
+	int nservers;
 	enum startup_mode startup;
 	char *control_group;
 	/* mutating control requests control_group members may make
@@ -287,6 +302,13 @@ struct config_opts {
 	/* severity for keys supervise does not implement yet:
 	 * DIAG_WARNING (validate) or DIAG_ERROR (supervise) */
 	enum diag_severity unsupported;
+	/* a servers_dir entry that cannot run (a name clash, a bad mls.yaml)
+	 * is left out with a warning instead of an error (supervise: one bad
+	 * file dropped in must not stop the others) */
+	int servers_soft;
+	/* servers_dir is not read (fuzz_config: the loader on arbitrary text
+	 * must not wander through this machine's directories) */
+	int no_servers_scan;
 };
 
 /* Load and check the config made of files[0..nfiles) merged in order

@@ -137,6 +137,7 @@ static void service(struct cp *c, struct service *s)
 	notify(c, &s->notify);
 	strv(c, &s->tags);
 	s->schedule = str(c, s->schedule);
+	s->source = str(c, s->source);
 	s->image = str(c, s->image);
 	s->build = str(c, s->build);
 	s->docker_cli = str(c, s->docker_cli);
@@ -156,6 +157,14 @@ int config_compact(struct config *cfg)
 	strv(&c, &n.include);
 	n.servers_dir = str(&c, cfg->servers_dir);
 	n.servers_dir_pos = pos(&c, cfg->servers_dir_pos);
+	n.servers = mem(&c, cfg->servers, (size_t)cfg->nservers * sizeof *cfg->servers);
+	for (int k = 0; n.servers && k < cfg->nservers; k++) {
+		struct servers_entry *e = &n.servers[k];
+		e->path = str(&c, e->path);
+		e->name = str(&c, e->name);
+		e->note = str(&c, e->note);
+		e->trigger = str(&c, e->trigger);
+	}
 	n.control_group = str(&c, cfg->control_group);
 	strv(&c, &n.http.listen);
 	n.http.tls_cert = str(&c, cfg->http.tls_cert);
@@ -173,7 +182,7 @@ int config_compact(struct config *cfg)
 	n.svcs = mem(&c, cfg->svcs, (size_t)cfg->nsvcs * sizeof *cfg->svcs);
 	for (int k = 0; n.svcs && k < cfg->nsvcs; k++)
 		service(&c, &n.svcs[k]);
-	if (c.oom || (cfg->nsvcs && !n.svcs)) {
+	if (c.oom || (cfg->nsvcs && !n.svcs) || (cfg->nservers && !n.servers)) {
 		arena_free(c.a);
 		return -1; /* cfg is untouched and still valid */
 	}

@@ -69,6 +69,8 @@ static char *status_note(const cJSON *s, char *buf, size_t sz)
 		note_add(buf, sz, "%.0f run%s done", v, v == 1 ? "" : "s");
 	if (js_num(s, "dropped_lines", &v) && v > 0)
 		note_add(buf, sz, "%.0f line%s dropped", v, v == 1 ? "" : "s");
+	if (js_str(s, "entry"))
+		note_add(buf, sz, "from %s", js_str(s, "entry")); /* servers_dir */
 	return buf;
 }
 
@@ -304,6 +306,10 @@ int ctl_status(const struct ctl *c, int argc, char **argv)
 	status_table(&t, js_arr(j, "services"), NULL, NULL);
 	table_print(&t, stdout);
 	table_free(&t);
+	const cJSON *p, *sd = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "supervisor"), "servers_dir");
+	cJSON_ArrayForEach(p, js_arr(sd, "problems"))
+		printf("%s: not run: %s\n", js_str(p, "entry") ? js_str(p, "entry") : "?",
+		       js_str(p, "error") ? js_str(p, "error") : "?");
 	cJSON_Delete(j);
 	if (argc > 1) {
 		/* status NAME...: the health log too, when there is one */

@@ -235,7 +235,34 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 	jb_puts(b, ",\"waiting_for\":");
 	jb_str(b, i->state == ST_WAITING ? i->waiting_for : NULL);
 	git_status_json(b, i->svc);
+	jb_puts(b, ",\"source\":");
+	jb_str(b, c->source ? "servers_dir" : c->internal ? "mls" : "config");
+	if (c->source) {
+		jb_puts(b, ",\"entry\":");
+		jb_str(b, c->source);
+	}
 	jb_puts(b, "}");
+}
+
+/* servers_dir's entries that are not run for a problem (a name clash, a
+ * bad mls.yaml): status shows them, as validate does */
+static void servers_json(struct jbuf *b)
+{
+	const struct config *cfg = SV.cfg;
+	if (!cfg->servers_dir)
+		return;
+	jb_puts(b, ",\"servers_dir\":{\"path\":");
+	jb_str(b, cfg->servers_dir);
+	jb_puts(b, ",\"problems\":[");
+	for (int k = 0, n = 0; k < cfg->nservers; k++)
+		if (cfg->servers[k].problem) {
+			jb_printf(b, "%s{\"entry\":", n++ ? "," : "");
+			jb_str(b, cfg->servers[k].path);
+			jb_puts(b, ",\"error\":");
+			jb_str(b, cfg->servers[k].note);
+			jb_puts(b, "}");
+		}
+	jb_puts(b, "]}");
 }
 
 static void do_status(struct ctlconn *c, int argc, char **argv)
@@ -257,7 +284,9 @@ static void do_status(struct ctlconn *c, int argc, char **argv)
 	jb_str(&b, SV.state_dir);
 	jb_puts(&b, ",\"log_dir\":");
 	jb_str(&b, SV.log_dir);
-	jb_printf(&b, ",\"shutting_down\":%s},\"services\":[", SV.shutting_down ? "true" : "false");
+	jb_printf(&b, ",\"shutting_down\":%s", SV.shutting_down ? "true" : "false");
+	servers_json(&b);
+	jb_puts(&b, "},\"services\":[");
 	int first = 1;
 	if (argc > 1) {
 		for (int k = 0; k < n; k++) {

@@ -293,7 +293,7 @@ int git_annotate(struct svc *s, int argc, char **argv, char *err, size_t errsz)
 		else if (KEY("from"))
 			memcpy(g->from, v, sizeof g->from);
 		else if (KEY("phase"))
-			snprintf(g->phase, sizeof g->phase, "%s", v);
+			snprintf(g->phase, sizeof g->phase, "%.*s", (int)sizeof g->phase - 1, v);
 		else if (KEY("ref"))
 			rc |= set_str(&g->ref, v);
 		else if (KEY("message"))

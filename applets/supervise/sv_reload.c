@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include "serversdir.h"
 #include "sv.h"
 
 #define DEBOUNCE_MS 250
@@ -31,6 +34,7 @@ int sv_load(struct config **out, struct diags *d)
 	struct config_opts o = {
 		.profiles = SV.profiles,
 		.unsupported = DIAG_ERROR,
+		.servers_soft = 1,
 	};
 	/* the files given, then config_git's file (docs/git-deploy.md) */
 	const char **files = malloc(((size_t)SV.nfiles + 1) * sizeof *files);
@@ -435,10 +439,21 @@ static void on_debounce(struct loop *l, int64_t id, void *ctx)
 	sv_reload(NULL);
 }
 
+/* A file read for a servers_dir entry (its mls.yaml, autoexec.txt, ...):
+ * watched by the servers_dir watcher, with its own rules, not here */
+static int in_servers_dir(const char *file)
+{
+	const char *d = SV.cfg->servers_dir;
+	size_t n = d ? strlen(d) : 0;
+	return d && !strncmp(file, d, n) && file[n] == '/';
+}
+
 static int watched_name(const char *dir_of_wd, const char *name)
 {
 	for (int f = 0; f < SV.cfg->nfiles; f++) {
 		char a[4096], b[4096];
+		if (in_servers_dir(SV.cfg->files[f]))
+			continue;
 		snprintf(a, sizeof a, "%s", SV.cfg->files[f]);
 		snprintf(b, sizeof b, "%s", SV.cfg->files[f]);
 		if (!strcmp(basename(a), name) && !strcmp(dirname(b), dir_of_wd))
@@ -456,6 +471,8 @@ static int watched_name(const char *dir_of_wd, const char *name)
 }
 
 static char **ino_dirs;
+static void servers_sync(void);
+
 
 static void on_inotify(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
@@ -491,6 +508,7 @@ static void on_inotify(struct loop *l, int64_t id, int fd, int revents, void *ct
  * lost when an editor replaces it by rename) */
 void sv_watch_files(void)
 {
+	servers_sync();
 	if (SV.ino_id)
 		loop_close_fd(SV.loop, SV.ino_id);
 	SV.ino_id = 0;
@@ -517,6 +535,8 @@ void sv_watch_files(void)
 	}
 	for (int f = 0; f < nw; f++) {
 		char b[4096];
+		if (f < SV.cfg->nfiles && in_servers_dir(SV.cfg->files[f]))
+			continue;
 		snprintf(b, sizeof b, "%s", f < SV.cfg->nfiles ? SV.cfg->files[f] : SV.cfg->include.v[f - SV.cfg->nfiles]);
 		char *dir = dirname(b);
 		if (f >= SV.cfg->nfiles && strpbrk(dir, "*?["))
@@ -539,4 +559,227 @@ void sv_watch_files(void)
 		SV.ino_id = 0;
 		close(fd);
 	}
+}
+
+/* ------------------------------------------------------------ servers_dir */
+
+/* servers_dir (docs/servers-dir.md) is read by the loader at every load;
+ * here it is watched so that a change is applied like a reload: an added
+ * entry starts, a removed one stops, a changed one (its stamp is in the
+ * service's hash) restarts, the others are untouched. One inotify fd for
+ * as long as servers_dir is set (events that come during a reload wait in
+ * it): the directory, each directory entry (their defining files), and the
+ * parent while the directory does not exist. A change opens a window of
+ * SERVERS_DEBOUNCE_MS, pushed back by every further event (a file copied
+ * in several writes starts once) and while an entry's mtime is younger
+ * than the window (a file still being written), SERVERS_SETTLE_MAX_MS at
+ * most. */
+#define SERVERS_DEBOUNCE_MS 300
+#define SERVERS_SETTLE_MAX_MS 10000
+#define SERVERS_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | \
+	IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+struct srvwd {
+	int wd;
+	int what;      /* 0: servers_dir, 1: an entry directory, 2: the parent */
+	char *name;    /* entry: its file name; parent: servers_dir's name */
+};
+
+static struct {
+	int fd;
+	int64_t id, timer, first_ms;
+	char *dir;             /* what the watches are for */
+	struct srvwd *w;
+	int n;
+	char why[300];         /* the first change of the window */
+} srv = { .fd = -1 };
+
+static const struct servers_entry *srv_find(const char *name)
+{
+	size_t dl = strlen(SV.cfg->servers_dir);
+	for (int k = 0; k < SV.cfg->nservers; k++)
+		if (!strcmp(SV.cfg->servers[k].path + dl + 1, name))
+			return &SV.cfg->servers[k];
+	return NULL;
+}
+
+/* 1 when an entry of the directory was modified less than a window ago */
+static int srv_unsettled(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	for (int k = 0; k < SV.cfg->nservers; k++) {
+		struct stat st;
+		const char *path = SV.cfg->servers[k].path;
+		if (srv_ignored_name(basename((char *)(path + strlen(SV.cfg->servers_dir) + 1))) ||
+		    stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		int64_t m = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		if (m > now_ms - SERVERS_DEBOUNCE_MS && m <= now_ms + 1000)
+			return 1;
+	}
+	return 0;
+}
+
+static void srv_due(struct loop *l, int64_t id, void *ctx)
+{
+	(void)id;
+	(void)ctx;
+	srv.timer = 0;
+	if (srv_unsettled() && loop_now_ms() - srv.first_ms < SERVERS_SETTLE_MAX_MS) {
+		srv.timer = loop_timer_at(l, loop_now_ms() + SERVERS_DEBOUNCE_MS, srv_due, NULL);
+		if (srv.timer > 0)
+			return;
+		srv.timer = 0;
+	}
+	srv.first_ms = 0;
+	sv_log(LVL_INFO, NULL, "servers_dir: %s: reloading", srv.why);
+	sv_reload(NULL);
+}
+
+static void srv_event(struct loop *l, int64_t id, int fd, int revents, void *ctx)
+{
+	(void)id;
+	(void)revents;
+	(void)ctx;
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n <= 0)
+		return;
+	const char *dir = SV.cfg->servers_dir;
+	for (char *p = buf; p < buf + n;) {
+		struct inotify_event *e = (struct inotify_event *)p;
+		p += sizeof *e + e->len;
+		const struct srvwd *w = NULL;
+		for (int k = 0; k < srv.n && !w; k++)
+			if (srv.w[k].wd == e->wd)
+				w = &srv.w[k];
+		char why[300];
+		why[0] = 0;
+		if (e->mask & IN_Q_OVERFLOW) {
+			snprintf(why, sizeof why, "events were lost (inotify queue overflow)");
+		} else if (!w || !dir) {
+			continue;
+		} else if (w->what == 2) {
+			if (e->len && !strcmp(e->name, w->name))
+				snprintf(why, sizeof why, "%s appeared", dir);
+		} else if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+			snprintf(why, sizeof why, "%s%s%s is gone", dir, w->what ? "/" : "", w->what ? w->name : "");
+		} else if (w->what == 0 && e->len && !srv_ignored_name(e->name)) {
+			snprintf(why, sizeof why, "%s/%s changed", dir, e->name);
+		} else if (w->what == 1 && e->len && !srv_ignored_name(e->name)) {
+			const struct servers_entry *se = srv_find(w->name);
+			if (srv_defining_name(e->name) || (se && se->any_file) ||
+			    (se && se->trigger && !strcmp(se->trigger, e->name)))
+				snprintf(why, sizeof why, "%s/%s/%s changed", dir, w->name, e->name);
+		}
+		if (!why[0])
+			continue;
+		if (!srv.first_ms) {
+			srv.first_ms = loop_now_ms();
+			snprintf(srv.why, sizeof srv.why, "%s", why);
+		}
+		if (srv.timer)
+			loop_timer_cancel(l, srv.timer);
+		srv.timer = loop_timer_at(l, loop_now_ms() + SERVERS_DEBOUNCE_MS, srv_due, NULL);
+		if (srv.timer < 0)
+			srv.timer = 0;
+	}
+}
+
+static void srv_unwatch_all(void)
+{
+	for (int k = 0; k < srv.n; k++) {
+		if (srv.fd >= 0)
+			inotify_rm_watch(srv.fd, srv.w[k].wd);
+		free(srv.w[k].name);
+	}
+	free(srv.w);
+	srv.w = NULL;
+	srv.n = 0;
+}
+
+static void srv_add(struct srvwd *v, int *n, const char *path, int what, const char *name)
+{
+	int wd = inotify_add_watch(srv.fd, path, SERVERS_MASK);
+	if (wd < 0) {
+		if (what != 1)
+			sv_log(LVL_WARN, NULL, "servers_dir: cannot watch %s: %s (changes apply at the next reload)", path,
+				strerror(errno));
+		return;
+	}
+	v[*n] = (struct srvwd){ wd, what, name ? strdup(name) : NULL };
+	if (!name || v[*n].name)
+		(*n)++;
+}
+
+/* Makes the watches match SV.cfg->servers_dir and its entries (after
+ * every load). A watch kept across a reload keeps its descriptor (the
+ * kernel gives the same one for the same directory), so events that came
+ * during the reload are not lost. */
+static void servers_sync(void)
+{
+	const char *dir = SV.cfg->servers_dir;
+	if (!dir) {
+		srv_unwatch_all();
+		if (srv.id)
+			loop_close_fd(SV.loop, srv.id);
+		if (srv.timer)
+			loop_timer_cancel(SV.loop, srv.timer);
+		srv.id = srv.timer = 0;
+		srv.fd = -1;
+		free(srv.dir);
+		srv.dir = NULL;
+		return;
+	}
+	if (srv.fd < 0) {
+		srv.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (srv.fd < 0) {
+			sv_log(LVL_WARN, NULL, "servers_dir: inotify: %s: changes apply at the next reload", strerror(errno));
+			return;
+		}
+		srv.id = loop_add_fd(SV.loop, srv.fd, POLLIN, srv_event, NULL);
+		if (srv.id < 0) {
+			close(srv.fd);
+			srv.fd = -1;
+			srv.id = 0;
+			return;
+		}
+	}
+	for (int k = 0; k < SV.cfg->nservers; k++)
+		if (!SV.cfg->servers[k].runs && !SV.cfg->servers[k].problem)
+			sv_log(LVL_DEBUG, NULL, "servers_dir: %s ignored: %s", SV.cfg->servers[k].path,
+				SV.cfg->servers[k].note ? SV.cfg->servers[k].note : "?");
+	struct srvwd *v = calloc((size_t)SV.cfg->nservers + 2, sizeof *v);
+	int n = 0;
+	if (!v)
+		return; /* the old watches stay */
+	struct stat st;
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		srv_add(v, &n, dir, 0, NULL);
+		size_t dl = strlen(dir);
+		for (int k = 0; k < SV.cfg->nservers; k++) {
+			const char *path = SV.cfg->servers[k].path;
+			if (!srv_ignored_name(path + dl + 1) && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				srv_add(v, &n, path, 1, path + dl + 1);
+		}
+	} else {
+		char a[4096], b[4096];
+		snprintf(a, sizeof a, "%s", dir);
+		snprintf(b, sizeof b, "%s", dir);
+		srv_add(v, &n, dirname(a), 2, basename(b));
+	}
+	/* the watches no longer wanted go (the same wd may now be a new one's) */
+	for (int k = 0; k < srv.n; k++) {
+		int kept = 0;
+		for (int j = 0; j < n && !kept; j++)
+			kept = v[j].wd == srv.w[k].wd;
+		if (!kept)
+			inotify_rm_watch(srv.fd, srv.w[k].wd);
+		free(srv.w[k].name);
+	}
+	free(srv.w);
+	srv.w = v;
+	srv.n = n;
 }

@@ -11,6 +11,8 @@
 #   - then tests/bench/health.sh: what health checks cost
 #   - then tests/bench/watch.sh: `watch:`, a file write to the new process,
 #     idle wakeups and RSS with 1,000 directories watched
+#   - then tests/bench/serversdir.sh: servers_dir, a script dropped in to
+#     its process, a change to the restarted one, a rescan, idle cost
 #   - then tests/bench/httpd.sh: mls httpd's requests/s (plain, TLS, beside
 #     supervisord's XML-RPC), TLS handshakes/s, RSS with SSE clients, sizes
 #   - then tests/bench/gitdeploy.sh: git push to the new revision running
@@ -143,6 +145,9 @@ MLS=$MLS tests/bench/health.sh
 
 # --- watch: file write -> new process (debounce 0 and 300ms), idle cost ----
 MLS=$MLS tests/bench/watch.sh
+
+# --- servers_dir: drop-in -> running, change -> restarted, a rescan, idle --
+MLS=$MLS tests/bench/serversdir.sh
 
 # --- mls httpd: requests/s plain and TLS, beside supervisord; handshakes;
 # RSS idle and with SSE clients; ctl status under load; sizes ----------------

@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.profiles = profiles,
 		.getenv = fake_env,
 		.unsupported = DIAG_WARNING,
+		.no_servers_scan = 1, /* fuzz_serversdir reads a servers_dir made for it */
 	};
 	config_load_mem(&cfg, "fuzz.yaml", (const char *)data, size, &o, &d);
 	config_free(&cfg);

@@ -405,7 +405,12 @@ static const struct dcase dcases[] = {
 	{ __LINE__, "notify: {url: \"https://h/\", heartbeat: 500ms}\n" SVC, 1, 0, "must be at least 1s", 1, 40, "notify.heartbeat" },
 	{ __LINE__, "notify: {url: \"https://h/\", timeout: 10m}\n" SVC, 1, 0, "must be more than 0 and at most 5m", 1, 38, "notify.timeout" },
 	{ __LINE__, "notify: {url: \"http://h/\", ca_file: /x.pem}\n" SVC, 0, 1, "has no effect on an http:// URL", 1, 9, "notify.ca_file" },
-	{ __LINE__, "servers_dir: servers/\n", 0, 1, "servers_dir: not supported yet by mls supervise", 1, 1, "servers_dir" },
+	{ __LINE__, "servers_dir: /nonexistent/servers/\n", 0, 1, "servers_dir: '/nonexistent/servers' does not exist (yet)", 1, 14, "servers_dir" },
+	{ __LINE__, "servers_defaults: {port_arg: true}\n" SVC, 0, 1, "has no effect without servers_dir", 1, 19, "servers_defaults" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {port_arg: yes}\n" SVC, 1, 1, "expected true or false", 2, 30, "servers_defaults.port_arg" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {interpreters: {rb: ruby}}\n" SVC, 1, 1, "'rb' is not an extension", 2, 35, "servers_defaults.interpreters.rb" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {interpreters: {.rb: []}}\n" SVC, 1, 1, "expected a program", 2, 40, "servers_defaults.interpreters..rb" },
+	{ __LINE__, "servers_dir: /nonexistent\nservers_defaults: {replicas: 0}\n" SVC, 1, 1, "replicas", 2, 30, "servers_defaults.replicas" },
 	/* control_allow: names of proto.h, checked like enum values */
 	{ __LINE__, "control_group: mls\ncontrol_allow: [restart, stop]\n" SVC, 0, 0, NULL, 0, 0, NULL },
 	{ __LINE__, "control_group: mls\ncontrol_allow: [status, logs, history, events, version]\n" SVC, 0, 0, NULL, 0, 0, NULL },
@@ -1126,6 +1131,58 @@ static void test_profiles(void)
 	}
 }
 
+/* Top-level profiles: a profile's keys merged over the rest when active */
+static void test_profile_overrides(void)
+{
+	static const char yaml[] = SVC "profiles:\n"
+				   "  dev:\n"
+				   "    log_level: debug\n"
+				   "    services:\n"
+				   "      web: {watch: [\"**/*.py\", \"!tests/**\"], watch_debounce: 500ms}\n"
+				   "      extra: {command: x}\n"
+				   "  prod: {services: {web: {replicas: 3}}}\n";
+	static const char *const dev[] = { "dev", NULL }, *const both[] = { "dev", "prod", NULL };
+	const struct { int line; const char *const *p; int watch, extra, replicas, level; } t[] = {
+		{ __LINE__, NULL, 0, 0, 1, LVL_INFO },
+		{ __LINE__, dev, 2, 1, 1, LVL_DEBUG },
+		{ __LINE__, both, 2, 1, 3, LVL_DEBUG },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct config cfg;
+		struct diags d;
+		struct config_opts o = test_opts(t[i].p);
+		load(&cfg, &d, NULL, yaml, &o);
+		const struct service *w = config_find(&cfg, "web");
+		int ok = d.errors == 0 && w && w->watch.n == t[i].watch && !!config_find(&cfg, "extra") == t[i].extra &&
+			 w->replicas == t[i].replicas && (int)cfg.log_level == t[i].level &&
+			 w->watch_debounce_ms == (t[i].watch ? 500 : WATCH_DEFAULT_DEBOUNCE_MS);
+		if (!tap_ok(ok, t[i].line, "profile overrides: %s gives watch %d, extra %d, replicas %d",
+			    t[i].p ? t[i].p[0] : "(none)", t[i].watch, t[i].extra, t[i].replicas))
+			dump_diags(&d);
+		config_free(&cfg);
+		diags_free(&d);
+	}
+	static const struct { int line; const char *yaml, *msg; int eline, ecol; } bad[] = {
+		{ __LINE__, SVC "profiles: [dev]\n", "profiles: expected a mapping of profile names", 4, 11 },
+		{ __LINE__, SVC "profiles: {Dev: {}}\n", "bad profile name 'Dev'", 4, 12 },
+		{ __LINE__, SVC "profiles: {dev: [x]}\n", "profiles.dev: expected a mapping of the keys it overrides", 4, 17 },
+		{ __LINE__, SVC "profiles: {dev: {servics: {}}}\n", "profiles.dev: unknown key 'servics' (did you mean 'services'?)", 4, 18 },
+		{ __LINE__, SVC "profiles: {dev: {profiles: {x: {}}}}\n", "a profile cannot define profiles", 4, 28 },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct config cfg;
+		struct diags d;
+		struct config_opts o = test_opts(NULL);
+		load(&cfg, &d, NULL, bad[i].yaml, &o);
+		const struct diag *f = first_of(&d, DIAG_ERROR);
+		if (!tap_ok(d.errors == 1 && f && strstr(f->msg, bad[i].msg) && f->line == bad[i].eline && f->col == bad[i].ecol,
+			    bad[i].line, "profile overrides: %s", bad[i].msg))
+			dump_diags(&d);
+		config_free(&cfg);
+		diags_free(&d);
+	}
+}
+
 /* opts.unsupported decides the severity of later-feature keys: a warning
  * for validate, an error for supervise. A zeroed config_opts means
  * DIAG_ERROR (== 0); opts == NULL means a warning. */
@@ -1401,8 +1458,9 @@ _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: u
 _Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 1024, "struct service changed: update cmp_service() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 456, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 1032, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct servers_entry) == 56, "struct servers_entry changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 464, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1755,6 +1813,7 @@ static void cmp_service(struct cmp *c, const struct service *x, const struct ser
 	CS(docker_cli);
 	CP(image_pos);
 	CI(docker);
+	CS(source);
 	CU(hash);
 	CU(hash_shape);
 }
@@ -1775,6 +1834,21 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CV(include);
 	CS(servers_dir);
 	CP(servers_dir_pos);
+	CI(nservers);
+	for (int k = 0; cmp_fresh(c, "servers", y->servers) && k < x->nservers && k < y->nservers; k++) {
+		char f[48];
+		snprintf(f, sizeof f, "servers[%d].path", k);
+		cmp_s(c, f, x->servers[k].path, y->servers[k].path);
+		snprintf(f, sizeof f, "servers[%d].name", k);
+		cmp_s(c, f, x->servers[k].name, y->servers[k].name);
+		snprintf(f, sizeof f, "servers[%d].note", k);
+		cmp_s(c, f, x->servers[k].note, y->servers[k].note);
+		snprintf(f, sizeof f, "servers[%d].trigger", k);
+		cmp_s(c, f, x->servers[k].trigger, y->servers[k].trigger);
+		if (x->servers[k].kind != y->servers[k].kind || x->servers[k].runs != y->servers[k].runs ||
+		    x->servers[k].problem != y->servers[k].problem || x->servers[k].any_file != y->servers[k].any_file)
+			cmp_bad(c, "servers", "an entry's kind or flags differ");
+	}
 	CI(startup);
 	CS(control_group);
 	CU(control_allow);
@@ -1981,6 +2055,7 @@ int main(void)
 	run_vcases();
 	run_scases();
 	test_profiles();
+	test_profile_overrides();
 	test_unsupported();
 	test_hash();
 	test_positions();
