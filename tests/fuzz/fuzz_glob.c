@@ -16,20 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "globref.h"
 #include "pathglob.h"
 
-static int naive(char **p, int np, char **s, int ns)
-{
-	if (!np)
-		return !ns;
-	if (!strcmp(p[0], "**")) {
-		for (int k = 0; k <= ns; k++)
-			if (naive(p + 1, np - 1, s + k, ns - k))
-				return 1;
-		return 0;
-	}
-	return ns && !fnmatch(p[0], s[0], 0) && naive(p + 1, np - 1, s + 1, ns - 1);
-}
 
 /* split on '/', refusing empty components; -1 when there is one or too many */
 static int split(char *x, char **v, int max)

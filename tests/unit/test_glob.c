@@ -1,5 +1,6 @@
 /* Unit tests for lib/pathglob.c (watch: patterns). Output is TAP; exit status
  * 1 if any failed. Tables of cases, each with its __LINE__. */
+#include "globref.h"
 #include "pathglob.h"
 #include "tap.h"
 
@@ -107,20 +108,6 @@ static const struct {
 	{ __LINE__, { "*.py" }, "/", 1 },       /* "/" stands for the top here */
 };
 
-/* A reference: components split, '**' tried at every length (exponential,
- * fine for short inputs), each component by fnmatch() */
-static int naive(char **p, int np, char **s, int ns)
-{
-	if (!np)
-		return !ns;
-	if (!strcmp(p[0], "**")) {
-		for (int k = 0; k <= ns; k++)
-			if (naive(p + 1, np - 1, s + k, ns - k))
-				return 1;
-		return 0;
-	}
-	return ns && !fnmatch(p[0], s[0], 0) && naive(p + 1, np - 1, s + 1, ns - 1);
-}
 
 static int split(char *x, char **v)
 {
