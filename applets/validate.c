@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include "applets.h"
 #include "cJSON.h"
+#include "cgroup.h"
 #include "config.h"
 
 #define MAX_ARGS 256 /* files and profiles on one command line */
@@ -98,10 +99,15 @@ static void print_servers(const cJSON *servers)
 static int check(struct run *r, const char *const *files, int n)
 {
 	struct config cfg;
+	static char cgwhy[200];
+	static int probed;
+	if (!probed++ && cgroup_probe(getenv("MLS_CGROUP_MOUNT"), cgwhy, sizeof cgwhy) == 0)
+		cgwhy[0] = 0;
 	struct config_opts o = {
 		.profiles = r->profiles,
 		.check_commands = 1,
 		.unsupported = DIAG_WARNING,
+		.cgroup_why = cgwhy[0] ? cgwhy : NULL,
 	};
 	int first = r->d.n;
 	config_load(&cfg, files, n, &o, &r->d);

@@ -913,7 +913,7 @@ static int conv_environment(struct loader *L, const struct ynode *n, const struc
 
 static int conv_limits(struct loader *L, const struct ynode *n, const struct kp *k, struct limits *lim)
 {
-	static const char *const keys[] = { "memory", "cpu", "pids", "nofile", "core", NULL };
+	static const char *const keys[] = { "memory", "cpu", "pids", "nofile", "core", "swap", "io_weight", NULL };
 	if (n->type == Y_NULL)
 		return 0;
 	if (check_keys(L, n, k, keys, 0))
@@ -930,7 +930,13 @@ static int conv_limits(struct loader *L, const struct ynode *n, const struct kp 
 			if (parse_number(s, &lim->cpu) || lim->cpu > 4096)
 				err(L, v, kk, "expected a number of CPUs > 0 like 0.5 or 2, got '%s'", s);
 			lim->cpu_pos = (struct pos){ fname(L, v), v->line, v->col };
-			unsupported(L, key, kk, NULL, " (it needs cgroups)");
+			if (L->opts && L->opts->cgroup_why)
+				warn(L, v, kk, "needs cgroup v2 with the cpu controller when mls runs, not here: %s",
+				     L->opts->cgroup_why);
+		} else if (IS(key, "swap")) {
+			get_size(L, v, kk, &lim->swap);
+		} else if (IS(key, "io_weight")) {
+			get_int32(L, v, kk, 1, 10000, &lim->io_weight);
 		} else if (IS(key, "pids")) {
 			get_int(L, v, kk, 1, 4194304, &lim->pids);
 		} else if (IS(key, "nofile")) {
@@ -1156,6 +1162,7 @@ static void service_defaults(struct service *s)
 	s->health.restart = 1;
 	s->limits.memory = s->limits.pids = s->limits.nofile = s->limits.core = -1;
 	s->limits.cpu = -1;
+	s->limits.swap = -1;
 	s->log.max_size = 10 << 20;
 	s->log.keep = 5;
 	s->pre_deploy_timeout_ms = GIT_DEFAULT_PRE_DEPLOY_TIMEOUT_MS;

@@ -135,9 +135,11 @@ struct healthcheck {
 
 /* limits.*: a field < 0 is unset */
 struct limits {
-	int64_t memory;  /* bytes, RLIMIT_AS */
-	double cpu;      /* cores; < 0 unset */
+	int64_t memory;  /* bytes: memory.max with cgroup v2, else RLIMIT_AS */
+	double cpu;      /* cores; < 0 unset (cgroup v2 only: cpu.max) */
 	int64_t pids, nofile, core;
+	int64_t swap;    /* bytes: memory.swap.max (cgroup v2 only) */
+	int io_weight;   /* io.weight 1-10000, 0 unset (cgroup v2 only) */
 	struct pos cpu_pos;
 };
 
@@ -309,6 +311,9 @@ struct config_opts {
 	/* servers_dir is not read (fuzz_config: the loader on arbitrary text
 	 * must not wander through this machine's directories) */
 	int no_servers_scan;
+	/* validate: why this machine has no usable cgroup v2 (limits.cpu is
+	 * then a warning); NULL: not checked */
+	const char *cgroup_why;
 };
 
 /* Load and check the config made of files[0..nfiles) merged in order

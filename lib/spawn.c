@@ -152,6 +152,7 @@ void spawn_req_init(struct spawn_req *r)
 {
 	memset(r, 0, sizeof *r);
 	r->rlimit_as = r->rlimit_nofile = r->rlimit_core = r->rlimit_nproc = -1;
+	r->cgroup_fd = -1;
 	r->nofile_soft = -1;
 	r->out_fd = r->in_fd = r->err_fd = r->ready_fd = r->ready_src = -1;
 }
@@ -335,6 +336,8 @@ static void reset_reserved_signals(void)
  * with errno and c->step set. */
 static int child_setup(const struct spawn_req *r, struct child *c)
 {
+	if (r->cgroup_fd >= 0 && write(r->cgroup_fd, "0", 1) != 1)
+		return fail(c, "join its cgroup", NULL);
 	if (r->pid_var) {
 		/* the pid is known only here: digits by hand (no stdio in
 		 * the child), into the room the caller left after '=' */

@@ -58,6 +58,8 @@ struct spawn_req {
 	int ready_fd;          /* child fd number for readiness (e.g. 3); -1 = none */
 	int ready_src;         /* our fd that becomes ready_fd in the child */
 	int keep_session;      /* 1: no setsid (ctl run, foreground) */
+	int cgroup_fd;         /* -1, or a cgroup.procs fd the child writes "0"
+	                          to first: it and all it forks live there */
 	char *pid_var;         /* NULL, or a string of envp "NAME=" followed by
 	                          at least 20 bytes of room: the child writes its
 	                          own pid there before the exec (WATCHDOG_PID) */

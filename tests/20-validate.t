@@ -293,7 +293,7 @@ is "$OUT" "::error file=bad/depends-unknown.yaml,line=4,col=18::services.web.dep
 ::error file=bad/depends-unknown.yaml,line=4,col=27::services.web.depends_on: unknown service 'redis'" \
 	"--format github: one ::error workflow command per finding, on stdout"
 run_in "$V" mlsv --format github warn/later-features.yaml
-like "$OUT" "^::warning file=warn/later-features\.yaml,line=13,col=14::services\.web\.limits\.cpu: not supported yet" \
+like "$OUT" "^::warning file=warn/later-features\.yaml,line=13,col=5::services\.web\.notify: not supported yet" \
 	"--format github: warnings as ::warning"
 run_in "$V" mlsv --format github warn/empty.yaml
 is "$OUT" "::warning file=warn/empty.yaml::no services defined" "--format github: no line or col when there is none"

@@ -761,10 +761,11 @@ services:
     command: ["sleep", "1000"]
     limits: {cpu: 0.5}
 EOF
-run timeout 10 "$MLS" supervise -c "$T/h/cpu.yaml"
-is "$RC" 1 "limits.cpu: supervise refuses the config (exit 1)"
-like "$ERR" "cpu\.yaml:5:14: error: services\.web\.limits\.cpu: not supported yet by mls supervise \(it needs cgroups\)" \
-	"... naming the key and saying it needs cgroups"
+# no cgroup v2 mount for it (MLS_CGROUP_MOUNT: where mls looks, a test hook)
+MLS_CGROUP_MOUNT=/nonexistent run timeout 10 "$MLS" supervise -c "$T/h/cpu.yaml"
+is "$RC" 1 "limits.cpu without cgroup v2: supervise refuses the config (exit 1)"
+like "$ERR" "cpu\.yaml:5:19: error: services\.web\.limits\.cpu: needs the cgroup v2 cpu controller, and this mls has no cgroups: /nonexistent: No such file or directory" \
+	"... naming the key, the controller and why there is none"
 like "$ERR" "mls supervise: invalid config, not starting" "... and that it does not start"
 ok $([ ! -e "$T/h/state/mls.sock" ]; echo $?) "... no socket was made"
 

@@ -47,7 +47,9 @@ static char *status_note(const cJSON *s, char *buf, size_t sz)
 	if (reason)
 		note_add(buf, sz, "%s", reason);
 	else if (state && (!strcmp(state, "exited") || !strcmp(state, "failed") || !strcmp(state, "backoff"))) {
-		if (sig)
+		if (js_bool(s, "oom"))
+			note_add(buf, sz, "killed by the OOM killer");
+		else if (sig)
 			note_add(buf, sz, "killed by %s", sig);
 		else if (js_num(s, "exit_code", &v))
 			note_add(buf, sz, "exited with status %.0f", v);

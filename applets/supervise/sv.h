@@ -32,6 +32,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include "arena.h"
+#include "cgroup.h"
 #include "config.h"
 #include "ctlsrv.h"
 #include "jbuf.h"
@@ -181,6 +182,8 @@ struct inst {
 	struct procstat stat;
 	double cpu_percent;           /* over the interval before stat_ms */
 	int has_exit, last_code, last_sig;
+	int last_oom;            /* the last exit was the OOM killer's (memory.events) */
+	int64_t cg_oom;          /* its cgroup's oom_kill count at the spawn */
 	/* counters */
 	int quick;               /* crashes in a row sooner than reset_after */
 	int64_t *starts;         /* ring of start times (restart_limit.count) */
@@ -248,6 +251,7 @@ struct oldcfg {                  /* configs kept alive for removed services */
 struct sv {
 	struct loop *loop;
 	struct config *cfg;
+	struct cgroup_root cg;   /* cgroup v2 for the instances (cg.ok), docs/cgroups.md */
 	struct oldcfg *old;
 	const char **files;      /* -c files, as given */
 	int nfiles;
@@ -389,8 +393,13 @@ void child_kill_main(struct inst *i);
 void child_signal_hook(struct inst *i, int sig);
 /* both of the above, SIGKILL */
 void child_kill_all(struct inst *i);
-/* Does any process of the group pgid remain? */
-int child_group_alive(pid_t pgid);
+/* Does any process of its group (or, with cgroups, of its cgroup) remain? */
+int child_group_alive(const struct inst *i);
+/* 1 when the OOM killer killed in its cgroup since the spawn (or the last
+ * call): memory.events' oom_kill grew */
+int child_oom_killed(struct inst *i);
+/* Removes its cgroup (when empty: a removed instance, or at exit) */
+void child_cgroup_remove(const struct inst *i);
 /* Free the fds and memory of an instance's output */
 void child_close_output(struct inst *i);
 

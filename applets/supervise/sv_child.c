@@ -613,8 +613,38 @@ static int spawn_impl(struct inst *i, const struct command *cmd, int with_ready,
 		/* mls docker-run (a user service: no control channel) */
 		r.path = SV.self_exe ? SV.self_exe : "/proc/self/exe";
 	}
+	int cgfd = -1;
+	if (SV.cg.ok && cmd == &c->command) {
+		/* its own cgroup (docs/cgroups.md): the limits its controllers
+		 * take over are not set as rlimits too */
+		char name[80];
+		struct cgroup_limits cl = { c->limits.memory, c->limits.swap, c->limits.pids, c->limits.cpu,
+			c->limits.io_weight };
+		snprintf(name, sizeof name, "%s.%d", c->name, i->idx);
+		cgfd = cgroup_prepare(&SV.cg, name, &cl, err, errsz);
+		if (cgfd < 0) {
+			free(envx);
+			svcexec_free(&x);
+			if (rp[0] >= 0)
+				close(rp[0]);
+			if (rp[1] >= 0)
+				close(rp[1]);
+			if (out->notify_fd >= 0)
+				close(out->notify_fd);
+			out->notify_fd = -1;
+			return -1;
+		}
+		r.cgroup_fd = cgfd;
+		if (SV.cg.ctrl & CG_MEMORY)
+			r.rlimit_as = -1;
+		if (SV.cg.ctrl & CG_PIDS)
+			r.rlimit_nproc = -1;
+		i->cg_oom = cgroup_oom_kills(&SV.cg, name);
+	}
 	pid_t pid = spawn(&r);
 	int e = errno;
+	if (cgfd >= 0)
+		close(cgfd);
 	free(envx);
 	svcexec_free(&x);
 	if (rp[1] >= 0)
@@ -673,9 +703,19 @@ int child_notify(int fd, struct notify_msg *m)
 
 /* ------------------------------------------------------------ signals */
 
+/* "web.1": the name of its cgroup */
+static const char *cg_name(const struct inst *i, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s.%d", i->svc->cfg->name, i->idx);
+	return buf;
+}
+
 int child_signal(struct inst *i, int sig)
 {
 	int rc = -1;
+	char n[80];
+	if (SV.cg.ok && i->pgid > 0)
+		cgroup_signal(&SV.cg, cg_name(i, n, sizeof n), sig); /* its daemons in other sessions too */
 	if (i->pgid > 0) {
 		rc = kill(-i->pgid, sig);
 		if (rc < 0 && i->pid > 0)
@@ -688,6 +728,9 @@ int child_signal(struct inst *i, int sig)
 
 void child_kill_main(struct inst *i)
 {
+	char n[80];
+	if (SV.cg.ok)
+		cgroup_kill(&SV.cg, cg_name(i, n, sizeof n));
 	if (i->pgid > 0)
 		kill(-i->pgid, SIGKILL);
 	if (i->pid > 0)
@@ -709,7 +752,28 @@ void child_kill_all(struct inst *i)
 	child_signal_hook(i, SIGKILL);
 }
 
-int child_group_alive(pid_t pgid)
+int child_group_alive(const struct inst *i)
 {
-	return pgid > 0 && kill(-pgid, 0) == 0;
+	char n[80];
+	if (i->pgid > 0 && kill(-i->pgid, 0) == 0)
+		return 1;
+	return SV.cg.ok && cgroup_populated(&SV.cg, cg_name(i, n, sizeof n)) > 0;
+}
+
+void child_cgroup_remove(const struct inst *i)
+{
+	char n[80];
+	if (SV.cg.ok)
+		cgroup_remove(&SV.cg, cg_name(i, n, sizeof n));
+}
+
+int child_oom_killed(struct inst *i)
+{
+	char n[80];
+	if (!SV.cg.ok || !(SV.cg.ctrl & CG_MEMORY))
+		return 0;
+	int64_t now = cgroup_oom_kills(&SV.cg, cg_name(i, n, sizeof n));
+	int oom = now > 0 && now > i->cg_oom;
+	i->cg_oom = now;
+	return oom;
 }

@@ -198,6 +198,7 @@ static void inst_json(struct jbuf *b, const struct inst *i)
 		jb_printf(b, "\"SIG%s\"", sn ? sn : "?");
 	} else
 		jb_puts(b, "null");
+	jb_printf(b, ",\"oom\":%s", i->has_exit && i->last_oom ? "true" : "false");
 	jb_puts(b, ",\"health\":");
 	jb_str(b, health_name(i->health));
 	if (i->health != H_NONE) {

@@ -153,7 +153,9 @@ void sv_emit_start(const struct inst *i)
 void sv_emit_exit(const struct inst *i, pid_t pid, int64_t up)
 {
 	char what[96], msg[160];
-	if (i->last_sig)
+	if (i->last_oom)
+		snprintf(what, sizeof what, "killed by the OOM killer (its cgroup's memory.max)");
+	else if (i->last_sig)
 		snprintf(what, sizeof what, "killed by SIG%s", signal_name(i->last_sig) ? signal_name(i->last_sig) : "?");
 	else if (i->last_code >= 0)
 		snprintf(what, sizeof what, "exited with status %d", i->last_code);
@@ -162,7 +164,8 @@ void sv_emit_exit(const struct inst *i, pid_t pid, int64_t up)
 	snprintf(msg, sizeof msg, "pid %d %s after %lldms", (int)pid, what, (long long)up);
 	emit(&(struct sv_event){ .type = "exit", .to = TO_LOG | TO_JOURNAL | TO_EVENTS, .i = i, .msg = msg,
 		.level = i->state == ST_STOPPING || (!i->last_code && !i->last_sig) ? LVL_INFO : LVL_WARN,
-		.pid = pid, .code = i->last_code, .sig = i->last_sig, .uptime_ms = up });
+		.pid = pid, .code = i->last_code, .sig = i->last_sig, .uptime_ms = up,
+		.raw = i->last_oom ? ",\"oom\":true" : NULL });
 }
 
 void sv_emit_failed(const struct inst *i)

@@ -422,6 +422,9 @@ int supervise_main(int argc, char **argv)
 		SV.self_exe = strdup(exe);
 	}
 
+	/* cgroup v2 for the instances, when mls may write it (docs/cgroups.md) */
+	cgroup_init(&SV.cg, getenv("MLS_CGROUP_MOUNT"));
+
 	struct diags d = { 0 };
 	struct config *cfg;
 	if (sv_load(&cfg, &d)) {
@@ -464,6 +467,12 @@ int supervise_main(int argc, char **argv)
 	SV.format = cfg->log_format;
 	sv_log(LVL_INFO, NULL, "mls %s supervise starting, pid %d, %d service%s, state_dir %s", MLS_VERSION, (int)SV.pid,
 		cfg->nsvcs, cfg->nsvcs == 1 ? "" : "s", SV.state_dir);
+	if (SV.cg.ok) {
+		char names[64];
+		sv_log(LVL_INFO, NULL, "cgroups: each instance in %s/NAME.N (controllers: %s)", SV.cg.base,
+			cgroup_ctrl_names(SV.cg.ctrl, names, sizeof names));
+	} else
+		sv_log(LVL_DEBUG, NULL, "cgroups: not used (%s): limits are rlimits", SV.cg.why);
 	sv_apply(cfg, NULL);
 	sv_journal_replay();
 	sv_emit_supervisor("start");
@@ -476,6 +485,11 @@ int supervise_main(int argc, char **argv)
 		close(report);
 	}
 	run();
+	for (int s = 0; SV.cg.ok && s < SV.nsvcs; s++)
+		for (int k = 0; k < SV.svcs[s]->ninst; k++)
+			child_cgroup_remove(SV.svcs[s]->inst[k]);
+	if (SV.cg.ok)
+		rmdir(SV.cg.base); /* fails while another mls uses it: fine */
 	sv_log(LVL_INFO, NULL, "all services stopped, exiting with status %d", SV.exit_status);
 	sv_emit_supervisor("stop");
 	journal_close(&SV.journal);

@@ -24,6 +24,33 @@
 
 #define DEBOUNCE_MS 250
 
+/* limits.cpu, limits.swap and limits.io_weight exist only as cgroup v2
+ * controllers: refused when this supervisor has none (docs/cgroups.md) */
+static int check_cgroup_limits(const struct config *c, struct diags *d)
+{
+	int bad = 0;
+	for (int k = 0; k < c->nsvcs; k++) {
+		const struct service *s = &c->svcs[k];
+		const struct limits *l = &s->limits;
+		struct { int asked; unsigned ctrl; const char *key, *name; } need[] = {
+			{ l->cpu > 0, CG_CPU, "cpu", "cpu" },
+			{ l->swap >= 0, CG_MEMORY, "swap", "memory" },
+			{ l->io_weight > 0, CG_IO, "io_weight", "io" },
+		};
+		for (size_t j = 0; s->active && j < sizeof need / sizeof *need; j++) {
+			if (!need[j].asked || (SV.cg.ok && (SV.cg.ctrl & need[j].ctrl)))
+				continue;
+			const struct pos *p = j == 0 ? &l->cpu_pos : &s->pos;
+			diag_add(d, DIAG_ERROR, p->file, p->line, p->col, NULL,
+				"services.%s.limits.%s: needs the cgroup v2 %s controller, and this mls has %s%s", s->name,
+				need[j].key, need[j].name, SV.cg.ok ? "not that one: " : "no cgroups: ",
+				SV.cg.ok ? SV.cg.base : SV.cg.why);
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
 int sv_load(struct config **out, struct diags *d)
 {
 	struct config *c = calloc(1, sizeof *c);
@@ -48,6 +75,8 @@ int sv_load(struct config **out, struct diags *d)
 		files[SV.nfiles] = SV.git_config;
 	int rc = config_load(c, files, SV.nfiles + !!SV.git_config, &o, d);
 	free(files);
+	if (rc == 0)
+		rc = check_cgroup_limits(c, d);
 	diag_sort(d);
 	if (rc) {
 		config_free(c);
@@ -116,6 +145,7 @@ static void svc_free(struct svc *s)
 {
 	for (int k = 0; k < s->ninst; k++) {
 		health_free(s->inst[k]);
+		child_cgroup_remove(s->inst[k]);
 		inst_free(s->inst[k]);
 	}
 	free(s->inst);

@@ -197,7 +197,7 @@ void sv_reap(void)
 	for (int s = 0; s < SV.nsvcs; s++)
 		for (int k = 0; k < SV.svcs[s]->ninst; k++) {
 			struct inst *i = SV.svcs[s]->inst[k];
-			if (i->pid <= 0 && i->pgid > 0 && !child_group_alive(i->pgid))
+			if (i->pid <= 0 && i->pgid > 0 && !child_group_alive(i))
 				inst_step(i, EV_GROUP_GONE, NULL);
 		}
 }

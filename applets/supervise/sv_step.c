@@ -470,6 +470,7 @@ static void on_exit_status(struct inst *i, int status)
 	i->has_exit = 1;
 	i->last_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	i->last_sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	i->last_oom = i->last_sig == SIGKILL && child_oom_killed(i);
 	int64_t up = loop_now_ms() - i->spawned_ms;
 	close_ready(i);
 	child_drain_output(i);
@@ -481,7 +482,7 @@ static void on_exit_status(struct inst *i, int status)
 		timer_cancel(i, T_TIMEOUT);
 		child_kill_main(i);
 	}
-	if (!child_group_alive(i->pgid))
+	if (!child_group_alive(i))
 		i->pgid = 0;
 	if (i->pgid > 0)
 		return; /* members left: EV_GROUP_GONE when they are gone */

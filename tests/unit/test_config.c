@@ -455,8 +455,11 @@ static const struct dcase dcases[] = {
 	{ __LINE__, SVC "    watch: \"a/../b\"\n", 1, 0, "'a/../b': '..' is not allowed", 4, 12, NULL },
 	{ __LINE__, SVC "    watch: [\"!\"]\n", 1, 0, "empty pattern '!'", 4, 13, NULL },
 	{ __LINE__, SVC "    watch_debounce: 61s\n", 1, 0, "services.web.watch_debounce: at most 1m", 4, 21, NULL },
-	{ __LINE__, SVC "    limits: {cpu: 0.5}\n", 0, 1, "services.web.limits.cpu: not supported yet by mls supervise (it needs cgroups)", 4, 14, "services.web.limits.cpu" },
-	{ __LINE__, SVC "    limits: {cpu: 0}\n", 1, 1, "expected a number of CPUs > 0 like 0.5 or 2, got '0'", 4, 19, NULL },
+	{ __LINE__, SVC "    limits: {cpu: 0.5, swap: 0, io_weight: 500}\n", 0, 0, NULL, 0, 0, NULL }, /* cgroup v2 (docs/cgroups.md) */
+	{ __LINE__, SVC "    limits: {cpu: 0}\n", 1, 0, "expected a number of CPUs > 0 like 0.5 or 2, got '0'", 4, 19, NULL },
+	{ __LINE__, SVC "    limits: {io_weight: 0}\n", 1, 0, NULL, 4, 25, "services.web.limits.io_weight" },
+	{ __LINE__, SVC "    limits: {io_weight: 10001}\n", 1, 0, NULL, 4, 25, "services.web.limits.io_weight" },
+	{ __LINE__, SVC "    limits: {swap: 1x}\n", 1, 0, NULL, 4, 20, "services.web.limits.swap" },
 	{ __LINE__, SVC "    notify: {url: \"https://h/\"}\n", 0, 1, "services.web.notify: not supported yet by mls supervise", 4, 5, "services.web.notify" },
 
 	/* git: and config_git: (issue 11) */
@@ -1188,14 +1191,14 @@ static void test_profile_overrides(void)
  * DIAG_ERROR (== 0); opts == NULL means a warning. */
 static void test_unsupported(void)
 {
-	static const char yaml[] = SVC "    limits: {cpu: 0.5}\n";
+	static const char yaml[] = SVC "    notify: {url: \"https://h/\"}\n";
 	struct config cfg;
 	struct diags d;
 	struct config_opts o = test_opts(NULL);
 
 	o.unsupported = DIAG_ERROR;
 	load(&cfg, &d, NULL, yaml, &o);
-	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "services.web.limits.cpu: not supported yet by mls supervise"),
+	tap_ok(d.errors == 1 && d.warnings == 0 && d.n == 1 && strstr(d.v[0].msg, "services.web.notify: not supported yet by mls supervise"),
 	       __LINE__, "unsupported = DIAG_ERROR: a later-feature key is an error (supervise)");
 	config_free(&cfg);
 	diags_free(&d);
@@ -1209,6 +1212,16 @@ static void test_unsupported(void)
 	memset(&d, 0, sizeof d);
 	config_load_mem(&cfg, "test.yaml", yaml, strlen(yaml), NULL, &d);
 	tap_ok(d.errors == 0 && d.warnings == 1, __LINE__, "opts NULL: a warning");
+	config_free(&cfg);
+	diags_free(&d);
+
+	/* limits.cpu where validate found no usable cgroup v2: a warning naming why */
+	static const char cpu[] = SVC "    limits: {cpu: 0.5}\n";
+	o.cgroup_why = "/sys/fs/cgroup is not a cgroup2 mount (cgroup v1 or none)";
+	load(&cfg, &d, NULL, cpu, &o);
+	tap_ok(d.errors == 0 && d.warnings == 1 && d.n == 1 &&
+		       strstr(d.v[0].msg, "limits.cpu: needs cgroup v2 with the cpu controller when mls runs, not here: /sys/fs/cgroup is not"),
+	       __LINE__, "limits.cpu without cgroup v2 here: validate warns and says why");
 	config_free(&cfg);
 	diags_free(&d);
 }
@@ -1455,10 +1468,10 @@ _Static_assert(sizeof(struct notify_cfg) == 40, "struct notify_cfg changed: upda
 _Static_assert(sizeof(struct notify_target) == 120, "struct notify_target changed: update cmp_notify() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct dep) == 32, "struct dep changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct healthcheck) == 184, "struct healthcheck changed: update cmp_health() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct limits) == 56, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct limits) == 72, "struct limits changed: update cmp_limits() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cmp_git() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct service) == 1032, "struct service changed: update cmp_service() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct service) == 1048, "struct service changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct servers_entry) == 56, "struct servers_entry changed: update cmp_config() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct config) == 464, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
@@ -1693,6 +1706,8 @@ static void cmp_limits(struct cmp *c, const struct limits *x, const struct limit
 	CI(pids);
 	CI(nofile);
 	CI(core);
+	CI(swap);
+	CI(io_weight);
 	CP(cpu_pos);
 }
 

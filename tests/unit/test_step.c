@@ -157,7 +157,9 @@ int child_signal(struct inst *i, int sig)
 void child_kill_main(struct inst *i) { (void)i; act("kill-main"); }
 void child_signal_hook(struct inst *i, int sig) { (void)i; act("hook-signal:%d", sig); }
 void child_kill_all(struct inst *i) { (void)i; act("kill-all"); }
-int child_group_alive(pid_t pgid) { return pgid > 0 && group_alive; }
+int child_group_alive(const struct inst *i) { return i->pgid > 0 && group_alive; }
+int child_oom_killed(struct inst *i) { (void)i; return 0; }
+void child_cgroup_remove(const struct inst *i) { (void)i; }
 void child_close_output(struct inst *i) { (void)i; }
 
 /* ------------------------------------------------------------ fixture */
