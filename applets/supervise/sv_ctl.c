@@ -140,6 +140,17 @@ static void refresh_metrics(void)
 				struct inst *i = v[k];
 				if (!st[k].nprocs)
 					continue;
+				if (SV.cg.ok) {
+					/* its whole cgroup (docs/cgroups.md): more exact than /proc */
+					char nm[80];
+					int64_t us, mem;
+					snprintf(nm, sizeof nm, "%s.%d", i->svc->cfg->name, i->idx);
+					cgroup_usage(&SV.cg, nm, &us, &mem);
+					if (us >= 0)
+						st[k].cpu_ticks = (unsigned long long)us * (unsigned long long)sysconf(_SC_CLK_TCK) / 1000000ULL;
+					if (mem >= 0)
+						st[k].rss_bytes = mem;
+				}
 				/* the first sample: the average since it started */
 				i->cpu_percent = i->stat_ms ? procstat_cpu_percent(i->stat.cpu_ticks, i->stat_ms, st[k].cpu_ticks, now)
 							    : procstat_cpu_percent(0, i->spawned_ms, st[k].cpu_ticks, now);
