@@ -20,7 +20,6 @@ cleanup56() {
 trap cleanup56 EXIT
 
 has() { grep -Eq -- "$2" "$1" 2>/dev/null; }
-nlines() { grep -c . "$1" 2>/dev/null || echo 0; }
 
 # one round: MODE path|abstract
 round() {
@@ -84,7 +83,11 @@ EOF
 	sv_stop
 	is "$SV_RC" 0 "$mode: SIGTERM: exit 0"
 	like "$(tail -1 "$rec")" '^STOPPING=1' "$mode: the last datagram is STOPPING=1"
-	is "$(nlines "$rec")" 4 "$mode: four datagrams in all (READY, RELOADING, READY, STOPPING)"
+	# (the edit may also be seen by mls's inotify watch: a second reload,
+	# then a second RELOADING/READY pair)
+	shape=$(sed 's/|.*//' "$rec" | tr '\n' ' ')
+	like "$shape" '^READY=1 (RELOADING=1 READY=1 )+STOPPING=1 $' \
+		"$mode: the datagrams: READY, then RELOADING and READY per reload, then STOPPING"
 	kill "$L_PID" 2>/dev/null
 	wait "$L_PID" 2>/dev/null
 	L_PID=

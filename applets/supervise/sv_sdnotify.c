@@ -8,8 +8,9 @@
  *                       `ready: healthy`), or a job has exited, or it is
  *                       backing off, failed, or waiting (a dependency, a
  *                       schedule, a git revision). Nothing is `starting`.
- *   RELOADING=1 + MONOTONIC_USEC=   when a reload begins, then READY=1
- *                       when the reload's changes are over (same rule)
+ *   RELOADING=1 + MONOTONIC_USEC=   when a reload begins after READY=1,
+ *                       then READY=1 when its changes are over (same
+ *                       rule); a reload before that sends nothing
  *   STOPPING=1          when the shutdown begins
  *
  * The variable is removed from the environment at startup, so services do
@@ -127,7 +128,9 @@ void sdnotify_tick(void)
 
 void sdnotify_reloading(void)
 {
-	if (N.fd < 0 || SV.shutting_down)
+	/* not ready yet (starting, or an earlier reload not over): the READY=1
+	 * to come covers this reload too */
+	if (N.fd < 0 || SV.shutting_down || !N.ready_sent)
 		return;
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
