@@ -13,6 +13,11 @@
 #   make test-browser          the dashboard in headless chromium (tests/browser/,
 #                              playwright-core); screenshots into docs/
 #   make test-cross            --version and validate config/ under qemu
+#   make image                 build/mls-image.tar: docker/Dockerfile's image as
+#                              an OCI layout, no container engine needed
+#                              (ARCH=aarch64: build/aarch64/mls-image.tar)
+#   make rootfs ARCH=aarch64   build/rootfs-aarch64.tar.gz: rootfs/ with mls,
+#                              to unpack over a Raspberry Pi OS image
 #   make size                  full and minimal build, their sizes
 #   make fuzz                  each tests/fuzz/fuzz_*.c for FUZZ_SECONDS
 #   make bench                 sizes, validate timings, peak RSS
@@ -226,7 +231,7 @@ DEP_STAMPS := $(DEP_PKGS:%=$(DEP_DIR)/stamp/%)
 # Targets for people (each calls make again for the configurations it needs)
 # ---------------------------------------------------------------------------
 
-.PHONY: all mls deps unit dev test test-browser test-cross size fuzz fuzz-build bench demo \
+.PHONY: all mls deps unit dev test test-browser test-cross size fuzz fuzz-build bench demo image rootfs \
 	clean distclean help FORCE
 
 all: $(MLS)
@@ -295,6 +300,22 @@ test-cross:
 		$(MAKE) --no-print-directory ARCH=$$a KIND=release all || exit 1; \
 	done
 	@scripts/test-cross.sh $(B)/mls $(foreach a,$(CROSS_ARCHS),$(B)/$(a)/mls)
+
+# The image of docker/Dockerfile without an engine (docs/container.md):
+# an OCI image layout in a tar, for `docker load` / `podman load`.
+# Reproducible: its dates are the commit's.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+image:
+	@scripts/install-tools.sh demo
+	@$(MAKE) --no-print-directory KIND=release all
+	@scripts/oci-image.py $(OUT)/mls-image.tar $(MLS) docker/root $(ARCH) $(subst +,-,$(VERSION))
+
+# rootfs/ and the static binary of ARCH, for Raspberry Pi OS / Debian
+# images where mls is init (rootfs/README.md)
+rootfs:
+	@$(MAKE) --no-print-directory KIND=release all
+	@scripts/mk-rootfs.sh $(MLS) $(B)/rootfs-$(ARCH).tar.gz
 
 # The README's main job: the demo services in the foreground, Ctrl-C stops
 demo: $(MLS)

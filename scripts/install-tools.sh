@@ -13,7 +13,7 @@
 #   dev      gcc with ASan/UBSan                       (make dev)
 #   test     prove, file, nc, python3, unshare, ps,
 #            tzdata, openssl, redis-server, promtool,
-#            curl                                      (make test)
+#            curl, systemd-analyze, umoci, skopeo, ip  (make test)
 #   aarch64  cross gcc + musl for arm64                (ARCH=aarch64)
 #   armhf    cross gcc + musl for armhf                (ARCH=armhf)
 #   qemu     qemu-aarch64-static, qemu-arm-static      (make test-cross)
@@ -86,7 +86,14 @@ check() {
 		# (tests/unit/test_metrics.c; a failure under CI=true without)
 		have promtool || want prometheus
 		# mls httpd's tests (tests/40-httpd.t, 41-httpd-tls.t, test_httpsrv)
-		have curl || want curl ;;
+		have curl || want curl
+		# systemd-analyze verify on dist/systemd/mls.service (tests/56-sdnotify.t;
+		# the package only installs files: no systemd is started)
+		have systemd-analyze || want systemd
+		# independent readers of `make image`'s OCI layout (tests/57-image.t)
+		have umoci || want umoci
+		have ip || want iproute2          # lo up in its network namespace (tests/57-image.t)
+		have skopeo || want skopeo ;;
 	aarch64)
 		have aarch64-linux-gnu-gcc || want gcc-aarch64-linux-gnu
 		if [ ! -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]; then

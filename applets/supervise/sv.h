@@ -6,6 +6,8 @@
  *   sv_ctl.c     control requests and their JSON replies
  *   sv_reload.c  config (re)load and apply, inotify
  *   sv_journal.c journal replay (restart counts and history across runs)
+ *   sv_sdnotify.c mls under systemd (Type=notify): READY=1, RELOADING=1,
+ *                STOPPING=1 to mls's own NOTIFY_SOCKET
  *   sv_watch.c   `watch:`: services restarted when their files change
  *                (inotify, the debounce window)
  *   sv_sched.c   the reconcile pass (dependencies, startup order,
@@ -402,6 +404,18 @@ int child_oom_killed(struct inst *i);
 void child_cgroup_remove(const struct inst *i);
 /* Free the fds and memory of an instance's output */
 void child_close_output(struct inst *i);
+
+/* ------------------------------------------------------- sv_sdnotify.c */
+
+/* Reads NOTIFY_SOCKET (mls's manager, e.g. systemd) and removes it from
+ * the environment services inherit; before anything is spawned. A bad
+ * value is reported on stderr and ignored. */
+void sdnotify_init(void);
+/* Once per loop pass: READY=1 when the start round (or a reload) is over,
+ * STOPPING=1 when the shutdown began. Nothing without NOTIFY_SOCKET. */
+void sdnotify_tick(void);
+/* A reload begins: RELOADING=1 and MONOTONIC_USEC= */
+void sdnotify_reloading(void);
 
 /* ----------------------------------------------------------- sv_step.c */
 

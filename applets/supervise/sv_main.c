@@ -387,6 +387,7 @@ static void run(void)
 	for (;;) {
 		if (SV.reconcile_due)
 			sv_reconcile();
+		sdnotify_tick();
 		if (SV.shutting_down && sv_all_down())
 			break;
 		if (loop_run_once(SV.loop, SV.reconcile_due ? 0 : -1) < 0 && errno != EINTR) {
@@ -408,6 +409,7 @@ int supervise_main(int argc, char **argv)
 	SV.files = o.files;
 	SV.nfiles = o.nfiles;
 	SV.profiles = o.nprof ? o.profiles : NULL;
+	sdnotify_init(); /* before environ is shared with services */
 	SV.environ_base = environ;
 	SV.lock_fd = -1;
 	SV.journal.fd = -1;

@@ -381,6 +381,7 @@ int sv_reload(struct jbuf *reply)
 {
 	struct diags d = { 0 };
 	struct config *n;
+	sdnotify_reloading();
 	if (sv_load(&n, &d)) {
 		sv_log(LVL_ERROR, NULL, "reload: the new config is invalid, nothing changed:");
 		struct jbuf errs = { 0 };
