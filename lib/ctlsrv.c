@@ -820,6 +820,55 @@ fail:
 	return NULL;
 }
 
+struct ctlsrv *ctlsrv_open_fd(struct loop *l, const char *path, int fd,
+	ctlsrv_handler *h, void *ctx)
+{
+	struct ctlsrv *s;
+	struct stat st;
+	int fl;
+
+	if (!l || !path || fd < 0 || !h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+			fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return NULL;
+	s = calloc(1, sizeof *s);
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->l = l;
+	s->h = h;
+	s->ctx = ctx;
+	s->idle_ms = PROTO_IDLE_TIMEOUT_MS;
+	s->fd = fd;
+	if (stat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	s->id = loop_add_fd(l, fd, POLLIN, listen_cb, s);
+	if (s->id < 0) {
+		fl = errno;
+		srv_free(s);
+		errno = fl;
+		return NULL;
+	}
+	return s;
+}
+
+int ctlsrv_listen_fd(const struct ctlsrv *s)
+{
+	return s && !s->closed ? s->fd : -1;
+}
+
+int ctlsrv_conn_fd(const struct ctlconn *c)
+{
+	return c && !c->dead ? c->fd : -1;
+}
+
 /* ---------------------------------------------------------------- close */
 
 void ctlsrv_close(struct ctlsrv *s)
