@@ -63,6 +63,8 @@ services:
     log: {max_size: 1GiB}
   idle:
     command: [sleep, "1000"]
+  half:
+    command: [sh, -c, 'echo first; printf half-; while [ ! -e $T/go ]; do sleep 0.05; done; echo line; exec sleep 1000']
   crashy:
     command: [sh, -c, 'exit 3']
     restart_backoff: {initial: 1h, max: 1h}
@@ -83,6 +85,7 @@ wait_for "broken failed" 10 state_is broken.1 failed
 wait_for "load running" 10 state_is load.1 running
 wait_for "idle running" 10 state_is idle.1 running
 poll 5 test -s "$T/logs/load.1.log"
+wait_for "half wrote its first line" 10 grep -q ' first$' "$T/logs/half.1.log"
 BEFORE=$(snapshot)
 diag "before:" "$BEFORE"
 like "$BEFORE" '^waiter\.1 waiting ' "waiter waits on its dependency"
@@ -93,7 +96,7 @@ UP0=$(sup_field uptime_s)
 # ---- upgrade under load, three times, by request and by signal
 ctl upgrade
 is "$RC" 0 "ctl upgrade exits 0" || diag "$OUT $ERR"
-like "$OUT" "upgraded: mls .* \(pid $SV_PID\), 6 instances adopted, 0 restarted" "the reply comes from the new process, same pid"
+like "$OUT" "upgraded: mls .* \(pid $SV_PID\), 7 instances adopted, 0 restarted" "the reply comes from the new process, same pid"
 diag "$OUT"
 ctl --json upgrade "$MLS"
 json_check "$OUT" 'd["ok"] and d["pid"] == '"$SV_PID"
@@ -114,6 +117,10 @@ wait_for "the writer finished its 3000000 lines" 60 sh -c "tail -c 200 '$T/logs/
 R=$(lines_ok "$T/logs/load.1.log")
 ok $? "every line of the writer is in the log exactly once: $R"
 unlike "$(cat "$SV_ERR")" "dropped|NOT ADOPTED|LOST" "no line dropped, nothing lost"
+touch "$T/go"
+wait_for "a line half written before the upgrades is one line after" 10 grep -q ' half-line$' "$T/logs/half.1.log"
+ctl logs -n 5 half
+like "$OUT" 'first' "ctl logs: the lines kept in memory before the upgrade are there"
 
 # ---- broken new binaries: the old keeps running, nothing restarted
 B4=$(snapshot)
