@@ -441,8 +441,11 @@ int supervise_main(int argc, char **argv)
 	}
 	print_diags(&d); /* warnings */
 	diags_free(&d);
-	if (up == 2)
-		return 0; /* the check run of an upgrade: state and config read */
+	if (up == 2) { /* the check run of an upgrade: state and config read */
+		config_free(cfg);
+		free(cfg);
+		return 0;
+	}
 	/* config_git: the last applied revision's file, when it is there
 	 * (docs/git-deploy.md); if it no longer loads, the files alone */
 	if (cfg->config_git.url) {
