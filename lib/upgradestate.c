@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* memfd_create */
 #endif
 #include "upgradestate.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,23 +16,10 @@
 #define MAGIC "mls-upgrade-state "
 #define HDR_MAX 64
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int upst_write(const char *body, size_t len, int version)
 {
 	char hdr[HDR_MAX];
+	size_t done;
 	int fd, e;
 
 	if (len > UPST_MAX) {
@@ -42,7 +30,7 @@ int upst_write(const char *body, size_t len, int version)
 	if (fd < 0)
 		return -1;
 	int n = snprintf(hdr, sizeof hdr, MAGIC "%d %zu\n", version, len);
-	if (write_all(fd, hdr, (size_t)n) < 0 || write_all(fd, body, len) < 0 ||
+	if (write_all(fd, hdr, (size_t)n, &done) < 0 || write_all(fd, body, len, &done) < 0 ||
 			lseek(fd, 0, SEEK_SET) < 0) {
 		e = errno;
 		close(fd);

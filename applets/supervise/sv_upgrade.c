@@ -51,6 +51,13 @@ static const char *jstr(const cJSON *o, const char *k)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
+/* key (the text before the value, e.g. ,"note":) then the value as a JSON string (null for NULL) */
+static void kstr(struct jbuf *b, const char *key, const char *v)
+{
+	jb_puts(b, key);
+	jb_str(b, v);
+}
+
 static void jb_hex(struct jbuf *b, const char *p, size_t n)
 {
 	char *h = malloc(2 * n + 1);
@@ -253,12 +260,9 @@ static void dump_inst(struct jbuf *b, const struct inst *i, struct keep *k)
 		jb_str(b, i->hlog[h].msg);
 		jb_puts(b, "]");
 	}
-	jb_puts(b, "],\"hmsg\":");
-	jb_str(b, i->hmsg);
-	jb_puts(b, ",\"note\":");
-	jb_str(b, i->note);
-	jb_puts(b, ",\"notify_state\":");
-	jb_str(b, i->notify_state);
+	kstr(b, "],\"hmsg\":", i->hmsg);
+	kstr(b, ",\"note\":", i->note);
+	kstr(b, ",\"notify_state\":", i->notify_state);
 	jb_printf(b, ",\"mainpid\":%d,\"has_exit\":%d,\"last_code\":%d,\"last_sig\":%d,\"quick\":%d,\"starts\":[",
 		(int)i->mainpid, i->has_exit, i->last_code, i->last_sig, i->quick);
 	for (int s = 0; s < i->nstarts; s++)
@@ -277,16 +281,11 @@ static void dump_inst(struct jbuf *b, const struct inst *i, struct keep *k)
 
 static void dump_git(struct jbuf *b, const struct svcgit *g)
 {
-	jb_puts(b, ",\"git\":{\"revision\":");
-	jb_str(b, g->revision);
-	jb_puts(b, ",\"from\":");
-	jb_str(b, g->from);
-	jb_puts(b, ",\"phase\":");
-	jb_str(b, g->phase);
-	jb_puts(b, ",\"ref\":");
-	jb_str(b, g->ref);
-	jb_puts(b, ",\"message\":");
-	jb_str(b, g->message);
+	kstr(b, ",\"git\":{\"revision\":", g->revision);
+	kstr(b, ",\"from\":", g->from);
+	kstr(b, ",\"phase\":", g->phase);
+	kstr(b, ",\"ref\":", g->ref);
+	kstr(b, ",\"message\":", g->message);
 	jb_puts(b, ",\"argv\":[");
 	for (int k = 0; k < g->argc; k++) {
 		jb_puts(b, k ? "," : "");
@@ -297,12 +296,9 @@ static void dump_git(struct jbuf *b, const struct svcgit *g)
 		const struct deployrec *d = &g->deploys[k];
 		jb_printf(b, "%s[%lld,", k ? "," : "", (long long)d->time_ms);
 		jb_str(b, d->type);
-		jb_puts(b, ",");
-		jb_str(b, d->revision);
-		jb_puts(b, ",");
-		jb_str(b, d->from);
-		jb_puts(b, ",");
-		jb_str(b, d->message);
+		kstr(b, ",", d->revision);
+		kstr(b, ",", d->from);
+		kstr(b, ",", d->message);
 		jb_puts(b, "]");
 	}
 	jb_puts(b, "]}");
@@ -311,8 +307,7 @@ static void dump_git(struct jbuf *b, const struct svcgit *g)
 /* The whole state (docs/upgrade.md, "Format") */
 static void dump(struct jbuf *b, int64_t t0, int exefd, int client, proto_perm perm, struct keep *k)
 {
-	jb_puts(b, "{\"mls_version\":");
-	jb_str(b, MLS_VERSION);
+	kstr(b, "{\"mls_version\":", MLS_VERSION);
 	jb_printf(b, ",\"pid\":%d,\"request_ms\":%lld,\"seq\":%llu,\"wall_offset_s\":%lld,\"state_dir\":", (int)SV.pid,
 		(long long)t0, (unsigned long long)SV.seq, (long long)SV.wall_offset_s);
 	jb_str(b, SV.state_dir);
