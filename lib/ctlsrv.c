@@ -770,6 +770,24 @@ fail_close:
 	return -1;
 }
 
+/* A server with no listener yet, or NULL (ENOMEM) */
+static struct ctlsrv *srv_new(struct loop *l, const char *path,
+	ctlsrv_handler *h, void *ctx)
+{
+	struct ctlsrv *s = calloc(1, sizeof *s);
+
+	if (!s || !(s->path = strdup(path))) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->l = l;
+	s->h = h;
+	s->ctx = ctx;
+	s->idle_ms = PROTO_IDLE_TIMEOUT_MS;
+	return s;
+}
+
 struct ctlsrv *ctlsrv_open(struct loop *l, const char *path, long long gid,
 	ctlsrv_handler *h, void *ctx)
 {
@@ -790,16 +808,9 @@ struct ctlsrv *ctlsrv_open(struct loop *l, const char *path, long long gid,
 	memcpy(sa.sun_path, path, len + 1);
 	if (clear_stale(&sa) < 0)
 		return NULL;
-	s = calloc(1, sizeof *s);
-	if (!s || !(s->path = strdup(path))) {
-		free(s);
-		errno = ENOMEM;
+	s = srv_new(l, path, h, ctx);
+	if (!s)
 		return NULL;
-	}
-	s->l = l;
-	s->h = h;
-	s->ctx = ctx;
-	s->idle_ms = PROTO_IDLE_TIMEOUT_MS;
 	s->fd = make_listener(s, &sa, gid);
 	if (s->fd < 0)
 		goto fail;
@@ -818,6 +829,48 @@ fail:
 	srv_free(s);
 	errno = err;
 	return NULL;
+}
+
+struct ctlsrv *ctlsrv_open_fd(struct loop *l, const char *path, int fd,
+	ctlsrv_handler *h, void *ctx)
+{
+	struct ctlsrv *s;
+	struct stat st;
+	int fl;
+
+	if (!l || !path || fd < 0 || !h) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+			fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return NULL;
+	s = srv_new(l, path, h, ctx);
+	if (!s)
+		return NULL;
+	s->fd = fd;
+	if (stat(path, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	s->id = loop_add_fd(l, fd, POLLIN, listen_cb, s);
+	if (s->id < 0) {
+		fl = errno;
+		srv_free(s);
+		errno = fl;
+		return NULL;
+	}
+	return s;
+}
+
+int ctlsrv_listen_fd(const struct ctlsrv *s)
+{
+	return s && !s->closed ? s->fd : -1;
+}
+
+int ctlsrv_conn_fd(const struct ctlconn *c)
+{
+	return c && !c->dead ? c->fd : -1;
 }
 
 /* ---------------------------------------------------------------- close */

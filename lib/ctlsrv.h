@@ -68,6 +68,18 @@ typedef void ctlsrv_handler(struct ctlsrv *s, struct ctlconn *c, int argc,
 struct ctlsrv *ctlsrv_open(struct loop *l, const char *path, long long gid,
 	ctlsrv_handler *h, void *ctx);
 
+/* The same on a listening socket `fd` that is already bound at `path`
+ * and listening (a live upgrade: inherited from the process before exec,
+ * so the address never goes away). fd becomes the server's (made
+ * non-blocking and close-on-exec). NULL with errno (fd left open). */
+struct ctlsrv *ctlsrv_open_fd(struct loop *l, const char *path, int fd,
+	ctlsrv_handler *h, void *ctx);
+
+/* The listening fd, and a connection's fd (a live upgrade passes them
+ * on across exec); -1 for NULL */
+int ctlsrv_listen_fd(const struct ctlsrv *s);
+int ctlsrv_conn_fd(const struct ctlconn *c);
+
 /* The permission of an accepted connection, from its peer's credentials
  * (SO_PEERCRED at accept). Called once per connection, before any request
  * of it is read; must not call back into the server. */

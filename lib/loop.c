@@ -592,6 +592,26 @@ none:
 	return -1;
 }
 
+int loop_fd_of(const struct loop *l, int64_t id)
+{
+	const struct fdent *e = fd_lookup(l, id);
+
+	return e ? e->fd : -1;
+}
+
+int64_t loop_timer_deadline(const struct loop *l, int64_t id)
+{
+	int64_t slot = id & 0xffffffff;
+	uint32_t gen = (uint32_t)((uint64_t)id >> 32);
+
+	if (id <= 0 || slot >= l->ntimers_slots || l->timers[slot].hidx < 0 ||
+			l->timers[slot].gen != gen) {
+		errno = ENOENT;
+		return -1;
+	}
+	return l->timers[slot].deadline;
+}
+
 int loop_next_timeout_ms(const struct loop *l)
 {
 	int64_t deadline, now;

@@ -165,6 +165,15 @@ int loop_timer_cancel(struct loop *l, int64_t id);
  * poll() before applying its max_wait_ms. */
 int loop_next_timeout_ms(const struct loop *l);
 
+/* ------------------------------------------------------- introspection */
+
+/* For a live upgrade (applets/supervise/sv_upgrade.c), which hands the
+ * fds and the deadlines of a process's entries to its successor: the fd of
+ * a live entry, or -1 (ENOENT); the deadline of a pending timer, or -1
+ * (ENOENT). O(1). */
+int loop_fd_of(const struct loop *l, int64_t id);
+int64_t loop_timer_deadline(const struct loop *l, int64_t id);
+
 /* ------------------------------------------------------------- running */
 
 /* One round: poll() with the timeout from the timer heap, bounded by

@@ -108,6 +108,30 @@ static int ctl_version(const struct ctl *c, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* upgrade [PATH]: re-exec supervise (docs/upgrade.md); the reply comes
+ * from the new process */
+static int ctl_upgrade(const struct ctl *c, int argc, char **argv)
+{
+	int rc;
+	if (argc > 2)
+		return ctl_usage("upgrade takes at most one argument: the path of the new binary");
+	cJSON *j = ctl_call(c, argv, argc, &rc);
+	if (!j || c->json) {
+		cJSON_Delete(j);
+		return rc;
+	}
+	double pid = 0, ms = 0, adopted = 0, restarted = 0;
+	js_num(j, "pid", &pid);
+	js_num(j, "ms", &ms);
+	js_num(j, "adopted", &adopted);
+	js_num(j, "restarted", &restarted);
+	printf("upgraded: mls %s -> %s (pid %.0f), %.0f instances adopted, %.0f restarted, in %.0f ms\n",
+		js_str(j, "from") ? js_str(j, "from") : "?", js_str(j, "version") ? js_str(j, "version") : "?", pid,
+		adopted, restarted, ms);
+	cJSON_Delete(j);
+	return CTL_OK;
+}
+
 static const struct cmd {
 	const char *name;
 	int (*fn)(const struct ctl *, int, char **);
@@ -125,6 +149,7 @@ static const struct cmd {
 	{ "top", ctl_top, 1 },
 	{ "reload", ctl_reload, 1 },
 	{ "shutdown", ctl_shutdown, 1 },
+	{ "upgrade", ctl_upgrade, 1 },
 	{ "version", ctl_version, 1 },
 	{ "run", ctl_run, 0 },
 	{ "deploy", ctl_deploy, 1 },

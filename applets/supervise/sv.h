@@ -433,6 +433,9 @@ void inst_restart(struct inst *i, const char *why);
 struct inst *inst_new(struct svc *s, int idx);
 /* Frees it: its timers, fds and log sink. Its processes must be gone. */
 void inst_free(struct inst *i);
+/* Live upgrade (sv_upgrade.c): listen to inherited readiness fds (-1
+ * none) and arm the timers whose deadline (monotonic ms) is >= 0 */
+void inst_adopt(struct inst *i, int ready_fd, int notify_fd, const int64_t *deadline);
 /* Does a process of it remain: main, hook, or a member of its group? */
 int inst_alive(const struct inst *i);
 /* Appends an exit to its history (the last SV_HISTORY kept); silently

@@ -49,10 +49,10 @@ static void on_output(struct loop *l, int64_t id, int fd, int revents, void *ctx
 
 int child_output(struct inst *i)
 {
-	if (i->out_r >= 0)
+	if (i->out_id)
 		return 0;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
+	int p[2] = { i->out_r, i->out_w }; /* >= 0: inherited by a live upgrade */
+	if (p[0] < 0 && pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	i->out_id = loop_add_fd(SV.loop, p[0], POLLIN, on_output, i);
@@ -60,6 +60,7 @@ int child_output(struct inst *i)
 		i->out_id = 0;
 		close(p[0]);
 		close(p[1]);
+		i->out_r = i->out_w = -1;
 		return -1;
 	}
 	i->out_r = p[0];

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "applets.h"
 #include "sv.h"
+#include "sv_upgrade.h"
 
 struct sv SV;
 extern char **environ;
@@ -338,7 +339,10 @@ static int open_socket(const struct config *cfg)
 			fprintf(stderr, "mls supervise: control_group: no such group '%s' (the socket stays 0600)\n",
 				cfg->control_group);
 	}
-	SV.ctl = ctlsrv_open(SV.loop, sock, gid, sv_ctl_handle, NULL);
+	int lfd = sv_upgrade_listen_fd(); /* a live upgrade: the same socket, never re-bound */
+	SV.ctl = lfd >= 0 ? ctlsrv_open_fd(SV.loop, sock, lfd, sv_ctl_handle, NULL) : NULL;
+	if (!SV.ctl)
+		SV.ctl = ctlsrv_open(SV.loop, sock, gid, sv_ctl_handle, NULL);
 	if (!SV.ctl) {
 		if (errno == EADDRINUSE)
 			fprintf(stderr, "mls supervise: another supervisor answers on %s\n", sock);
@@ -377,6 +381,7 @@ static int setup_process(void)
 	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
 	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
 	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
+	loop_add_signal(SV.loop, SIGUSR2, sv_upgrade_on_sigusr2, NULL); /* see sv_upgrade.h: init mode */
 	return 0;
 }
 
@@ -406,6 +411,9 @@ int supervise_main(int argc, char **argv)
 	if (rc)
 		return rc;
 	memset(&SV, 0, sizeof SV);
+	int up = sv_upgrade_begin(argc, argv); /* 1: exec'd by a live upgrade (docs/upgrade.md) */
+	if (up == 3)
+		return 1;
 	SV.files = o.files;
 	SV.nfiles = o.nfiles;
 	SV.profiles = o.nprof ? o.profiles : NULL;
@@ -429,7 +437,7 @@ int supervise_main(int argc, char **argv)
 
 	struct diags d = { 0 };
 	struct config *cfg;
-	if (sv_load(&cfg, &d)) {
+	if (sv_load(&cfg, &d) && !(cfg = sv_upgrade_bad_config(&d))) {
 		print_diags(&d);
 		fprintf(stderr, "mls supervise: invalid config, not starting (%d error%s)\n", d.errors,
 			d.errors == 1 ? "" : "s");
@@ -438,6 +446,11 @@ int supervise_main(int argc, char **argv)
 	}
 	print_diags(&d); /* warnings */
 	diags_free(&d);
+	if (up == 2) { /* the check run of an upgrade: state and config read */
+		config_free(cfg);
+		free(cfg);
+		return 0;
+	}
 	/* config_git: the last applied revision's file, when it is there
 	 * (docs/git-deploy.md); if it no longer loads, the files alone */
 	if (cfg->config_git.url) {
@@ -461,7 +474,7 @@ int supervise_main(int argc, char **argv)
 		}
 	}
 	int report = -1;
-	if (make_dirs(cfg) < 0 || take_lock() < 0 || (o.daemon && detach(&report) < 0) || setup_process() < 0 ||
+	if (make_dirs(cfg) < 0 || (up ? sv_upgrade_lock() : take_lock()) < 0 || (o.daemon && !up && detach(&report) < 0) || setup_process() < 0 ||
 	    open_socket(cfg) < 0)
 		return 1;
 
@@ -476,8 +489,11 @@ int supervise_main(int argc, char **argv)
 	} else
 		sv_log(LVL_DEBUG, NULL, "cgroups: not used (%s): limits are rlimits", SV.cg.why);
 	sv_apply(cfg, NULL);
-	sv_journal_replay();
-	sv_emit_supervisor("start");
+	if (up)
+		sv_upgrade_adopt();
+	else
+		sv_journal_replay();
+	sv_emit_supervisor(up ? "upgrade" : "start");
 	sv_watch_files();
 	sv_reconcile();
 	if (report >= 0) {

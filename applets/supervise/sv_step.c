@@ -296,6 +296,16 @@ static void listen_ready(struct inst *i, const struct child *ch)
 	}
 }
 
+/* A live upgrade (sv_upgrade.c) hands an instance its inherited readiness
+ * fds and timers back */
+void inst_adopt(struct inst *i, int ready_fd, int notify_fd, const int64_t *deadline)
+{
+	listen_ready(i, &(struct child){ 0, ready_fd, notify_fd });
+	for (int t = 0; t < T__COUNT; t++)
+		if (deadline[t] >= 0)
+			timer_arm(i, (enum inst_timer)t, deadline[t]);
+}
+
 /* ------------------------------------------------------------ actions */
 
 static void after_exit(struct inst *i);
