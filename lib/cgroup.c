@@ -156,7 +156,7 @@ int cgroup_init(struct cgroup_root *r, const char *mnt)
 		snprintf(leaf, sizeof leaf, "%s/supervise", base);
 		snprintf(pid, sizeof pid, "%d", (int)getpid());
 		if ((mkdir(leaf, 0755) < 0 && errno != EEXIST) || put(leaf, "cgroup.procs", pid) < 0) {
-			snprintf(r->why, sizeof r->why, "cannot move mls into %s: %s", leaf, strerror(errno));
+			snprintf(r->why, sizeof r->why, "cannot move mls into %.120s: %s", leaf, strerror(errno));
 			return -1;
 		}
 		got = enable(base, want);
@@ -165,7 +165,7 @@ int cgroup_init(struct cgroup_root *r, const char *mnt)
 	}
 	if ((size_t)snprintf(r->base, sizeof r->base, "%s/mls", base) >= sizeof r->base - 80 ||
 	    (mkdir(r->base, 0755) < 0 && errno != EEXIST)) {
-		snprintf(r->why, sizeof r->why, "cannot make %s/mls: %s", base, strerror(errno));
+		snprintf(r->why, sizeof r->why, "cannot make %.120s/mls: %s", base, strerror(errno));
 		return -1;
 	}
 	got = enable(r->base, got);

@@ -50,15 +50,21 @@ char *upst_read(int fd, size_t *len, int *version, char *err, size_t errsz)
 	}
 	hdr[n] = 0;
 	char *nl = strchr(hdr, '\n');
-	int v;
-	unsigned long long l;
-	char extra;
+	long v = 0;
+	unsigned long long l = 0;
 	if (!nl || strncmp(hdr, MAGIC, sizeof MAGIC - 1)) {
 		snprintf(err, errsz, "fd %d is not an upgrade state", fd);
 		return NULL;
 	}
 	*nl = 0;
-	if (sscanf(hdr + sizeof MAGIC - 1, "%d %llu%c", &v, &l, &extra) != 2 || v < 1) {
+	/* "VERSION LEN": digits, one space, digits, the end (no sscanf: it
+	 * would pull musl's scanf into the binary) */
+	char *q = hdr + sizeof MAGIC - 1, *e;
+	int good = *q >= '0' && *q <= '9';
+	v = good ? strtol(q, &e, 10) : 0;
+	good = good && *e == ' ' && e[1] >= '0' && e[1] <= '9';
+	l = good ? strtoull(e + 1, &q, 10) : 0;
+	if (!good || *q || v < 1) {
 		snprintf(err, errsz, "bad upgrade state header");
 		return NULL;
 	}

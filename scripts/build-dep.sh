@@ -99,8 +99,10 @@ http-parser)
 	cp "$src/http_parser.h" "$prefix/include/"
 	;;
 zlib)
-	# zlib's own configure, run out of tree
-	(cd "$build" && CC="$CC" CFLAGS="$CFLAGS" AR="$AR" RANLIB="$RANLIB" \
+	# zlib's own configure, run out of tree. DYNAMIC_CRC_TABLE: crc32's
+	# tables (9 KiB of rodata, in every mls binary) are computed at first
+	# use into bss instead (docs/size.md)
+	(cd "$build" && CC="$CC" CFLAGS="$CFLAGS -DDYNAMIC_CRC_TABLE" AR="$AR" RANLIB="$RANLIB" \
 		"$src/configure" --static --prefix="$prefix" --libdir="$prefix/lib")
 	make -C "$build" -j "$JOBS" libz.a
 	make -C "$build" install

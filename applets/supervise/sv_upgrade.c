@@ -263,8 +263,9 @@ static void dump_inst(struct jbuf *b, const struct inst *i, struct keep *k)
 	kstr(b, "],\"hmsg\":", i->hmsg);
 	kstr(b, ",\"note\":", i->note);
 	kstr(b, ",\"notify_state\":", i->notify_state);
-	jb_printf(b, ",\"mainpid\":%d,\"has_exit\":%d,\"last_code\":%d,\"last_sig\":%d,\"quick\":%d,\"starts\":[",
-		(int)i->mainpid, i->has_exit, i->last_code, i->last_sig, i->quick);
+	jb_printf(b, ",\"mainpid\":%d,\"has_exit\":%d,\"last_code\":%d,\"last_sig\":%d,\"last_oom\":%d,\"cg_oom\":%lld,"
+		"\"quick\":%d,\"starts\":[",
+		(int)i->mainpid, i->has_exit, i->last_code, i->last_sig, i->last_oom, (long long)i->cg_oom, i->quick);
 	for (int s = 0; s < i->nstarts; s++)
 		jb_printf(b, "%s%lld", s ? "," : "", (long long)i->starts[s]);
 	jb_printf(b, "],\"restarts\":%d,\"runs_done\":%d,\"last_success_ms\":%lld,\"next_start_ms\":%lld,"
@@ -540,9 +541,14 @@ static void last_resort(void)
 			continue;
 		buf[n] = 0;
 		char *rp = strrchr(buf, ')');
-		int pid = atoi(e->d_name), ppid, pgrp;
-		char stc;
-		if (rp && sscanf(rp + 1, " %c %d %d", &stc, &ppid, &pgrp) == 3 && ppid == self) {
+		int pid = atoi(e->d_name), ppid = -1, pgrp = -1;
+		/* ") S PPID PGRP ...": no sscanf (it would pull musl's scanf in) */
+		if (rp && rp[1] == ' ' && rp[2] && rp[3] == ' ') {
+			char *q;
+			ppid = (int)strtol(rp + 4, &q, 10);
+			pgrp = *q == ' ' ? (int)strtol(q + 1, NULL, 10) : -1;
+		}
+		if (rp && ppid == self) {
 			if (pgrp > 0 && pgrp != grp)
 				kill(-pgrp, SIGKILL);
 			kill(pid, SIGKILL);
@@ -728,6 +734,8 @@ static void adopt_counters(struct inst *i, const cJSON *j)
 	i->has_exit = (int)jnum(j, "has_exit", 0);
 	i->last_code = (int)jnum(j, "last_code", 0);
 	i->last_sig = (int)jnum(j, "last_sig", 0);
+	i->last_oom = (int)jnum(j, "last_oom", 0);
+	i->cg_oom = (int64_t)jnum(j, "cg_oom", -1);
 	i->quick = (int)jnum(j, "quick", 0);
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "starts");
 	int ns2 = cJSON_GetArraySize(st);

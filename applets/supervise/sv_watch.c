@@ -21,6 +21,7 @@
  * and sent as the event `watch_limit`. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,16 +90,17 @@ static void limit_reached(struct svc *s, const char *path, const char *what)
  * fs.inotify.max_user_watches outside one), or -1 */
 static long kernel_limit(void)
 {
-	long v = -1;
-	FILE *f = fopen("/proc/sys/user/max_inotify_watches", "re");
-	if (!f)
-		f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
-	if (f) {
-		if (fscanf(f, "%ld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
+	char buf[32];
+	int fd = open("/proc/sys/user/max_inotify_watches", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/proc/sys/fs/inotify/max_user_watches", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	buf[n] = 0;
+	return strtol(buf, NULL, 10); /* no fscanf: it would pull musl's scanf in */
 }
 
 /* Watch base/rel for s: 0, or -1 (a limit, or it could not be watched) */
