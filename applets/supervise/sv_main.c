@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include "applets.h"
 #include "sv.h"
+#include "sv_init.h"
 
 struct sv SV;
 extern char **environ;
@@ -235,6 +236,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			o->profiles[o->nprof++] = argv[++a];
 		} else if (!strcmp(w, "-d") || !strcmp(w, "--daemon"))
 			o->daemon = 1;
+		else if (sv_init_option(w))
+			continue;
 		else {
 			usage_error("unknown option", w);
 			return 2;
@@ -377,6 +380,7 @@ static int setup_process(void)
 	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
 	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
 	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
+	sv_init_signals(SV.loop); /* init mode: SIGUSR2, SIGTERM, SIGINT differ */
 	return 0;
 }
 
@@ -398,7 +402,7 @@ static void run(void)
 	}
 }
 
-int supervise_main(int argc, char **argv)
+static int supervise(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	int rc = parse_args(&o, argc, argv);
@@ -421,6 +425,7 @@ int supervise_main(int argc, char **argv)
 		exe[xn] = 0;
 		SV.self_exe = strdup(exe);
 	}
+	sv_init_early(); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md) */
 
 	struct diags d = { 0 };
 	struct config *cfg;
@@ -433,6 +438,7 @@ int supervise_main(int argc, char **argv)
 	}
 	print_diags(&d); /* warnings */
 	diags_free(&d);
+	sv_init_config(cfg);
 	/* config_git: the last applied revision's file, when it is there
 	 * (docs/git-deploy.md); if it no longer loads, the files alone */
 	if (cfg->config_git.url) {
@@ -486,4 +492,11 @@ int supervise_main(int argc, char **argv)
 		unlink(pp);
 	}
 	return SV.exit_status;
+}
+
+int supervise_main(int argc, char **argv)
+{
+	int rc = supervise(argc, argv);
+	sv_init_finish(rc); /* init mode: the last steps and reboot(2), no return */
+	return rc;
 }
