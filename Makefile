@@ -13,6 +13,9 @@
 #   make test-browser          the dashboard in headless chromium (tests/browser/,
 #                              playwright-core); screenshots into docs/
 #   make test-cross            --version and validate config/ under qemu
+#   make test-boot ARCH=A      mls as /init of Debian's kernel in qemu-system
+#                              (TCG), A = x86_64 or aarch64: boot, services,
+#                              poweroff and reboot (tests/boot/, docs/init.md)
 #   make size                  full and minimal build, their sizes
 #   make fuzz                  each tests/fuzz/fuzz_*.c for FUZZ_SECONDS
 #   make bench                 sizes, validate timings, peak RSS
@@ -226,7 +229,7 @@ DEP_STAMPS := $(DEP_PKGS:%=$(DEP_DIR)/stamp/%)
 # Targets for people (each calls make again for the configurations it needs)
 # ---------------------------------------------------------------------------
 
-.PHONY: all mls deps unit dev test test-browser test-cross size fuzz fuzz-build bench demo \
+.PHONY: all mls deps unit dev test test-browser test-cross test-boot size fuzz fuzz-build bench demo \
 	clean distclean help FORCE
 
 all: $(MLS)
@@ -295,6 +298,18 @@ test-cross:
 		$(MAKE) --no-print-directory ARCH=$$a KIND=release all || exit 1; \
 	done
 	@scripts/test-cross.sh $(B)/mls $(foreach a,$(CROSS_ARCHS),$(B)/$(a)/mls)
+
+# mls as the init of a real kernel: Debian's kernel and busybox-static
+# (apt-get download, cached in build/boot/), an initramfs with mls as
+# /init, qemu-system without KVM; two boots (poweroff, reboot) asserted
+# from the serial console. Not part of `make test`: about a minute per
+# architecture. Boot times are appended to build/boot/ARCH/times.
+BOOT_ARCH := $(if $(filter aarch64,$(ARCH)),aarch64,x86_64)
+test-boot:
+	@scripts/install-tools.sh boot test $(filter aarch64,$(ARCH))
+	@$(MAKE) --no-print-directory ARCH=$(BOOT_ARCH) KIND=release all
+	MLS=$(abspath $(B))$(if $(filter aarch64,$(BOOT_ARCH)),/aarch64)/mls TESTS_DIR=$(abspath tests) \
+		BOOT_ARCH=$(BOOT_ARCH) BOOT_DIR=$(abspath $(B)/boot) prove -v tests/boot/boot.t
 
 # The README's main job: the demo services in the foreground, Ctrl-C stops
 demo: $(MLS)

@@ -2,6 +2,7 @@
 #include "initmode.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
@@ -269,17 +270,26 @@ char *init_read_file(const char *path)
 	return b;
 }
 
-static void mkdir_for(const char *target)
+/* mkdir -p dir (0755); errors show up in the step that needs it */
+static void mkdir_p(const char *dir)
 {
+	char d[INIT_PATH_MAX];
 	struct stat st;
-	if (stat(target, &st) < 0)
-		mkdir(target, 0755);
+	if (stat(dir, &st) == 0 || snprintf(d, sizeof d, "%s", dir) >= (int)sizeof d)
+		return;
+	for (char *p = d + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(d, 0755);
+			*p = '/';
+		}
+	mkdir(d, 0755);
 }
 
 static enum init_result do_mount(const char *source, const char *target, const char *type, unsigned long flags,
 	const char *data, char *msg, size_t n)
 {
-	mkdir_for(target);
+	mkdir_p(target);
 	if (mount(source, target, type, flags, data) < 0)
 		return say(INIT_FAILED, msg, n, "cannot mount %s (%s) on %s: %s", source, type, target, strerror(errno));
 	return say(INIT_DONE, msg, n, "mounted %s on %s%s%s", type, target, data ? " " : "", data ? data : "");
@@ -402,6 +412,9 @@ enum init_result init_seed_save(const char *path, int nonblock, char *msg, size_
 		ssize_t r = getrandom(b + got, sizeof b - got, nonblock ? GRND_NONBLOCK : 0);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EAGAIN)
+			return say(INIT_SKIPPED, msg, n, "random seed: the kernel's pool is not ready yet (getrandom "
+				"would block): %s is refreshed at shutdown", path);
 		if (r <= 0)
 			return say(INIT_FAILED, msg, n, "random seed: getrandom: %s", strerror(errno));
 		got += (size_t)r;
@@ -410,13 +423,7 @@ enum init_result init_seed_save(const char *path, int nonblock, char *msg, size_
 	char *sl = strrchr(dir, '/');
 	if (sl && sl != dir) {
 		*sl = 0;
-		for (char *p = dir + 1; *p; p++)
-			if (*p == '/') {
-				*p = 0;
-				mkdir(dir, 0755);
-				*p = '/';
-			}
-		mkdir(dir, 0755);
+		mkdir_p(dir);
 	}
 	snprintf(tmp, sizeof tmp, "%s.new", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -539,25 +546,51 @@ static int reap_all(void)
 	}
 }
 
-/* kill(-1, 0) finds a process we may signal other than ourselves? */
+/* Is a user process other than PID 1 left? kill(-1, 0) cannot say: it
+ * succeeds on kernel threads too (they ignore signals). /proc/PID/stat's
+ * ppid tells them apart: kthreadd is PID 2 with ppid 0, the kernel's
+ * threads are its children. Without /proc: -1 (unknown). */
 static int others_left(void)
 {
-	return kill(-1, 0) == 0;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int found = 0;
+	char path[64], b[512];
+	while (!found && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 1)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		if (!read_small(path, b, sizeof b))
+			continue;
+		const char *rp = strrchr(b, ')'); /* comm may hold spaces and parens */
+		char state = 0;
+		long ppid = 0;
+		if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid != 0 && ppid != 2 && state != 'Z')
+			found = 1;
+	}
+	closedir(d);
+	return found;
 }
 
 int init_kill_all(int grace_ms, int *any)
 {
-	*any = kill(-1, SIGTERM) == 0;
+	reap_all();
+	*any = others_left() != 0;
+	if (!*any)
+		return 0;
+	kill(-1, SIGTERM);
 	kill(-1, SIGCONT);
 	int64_t end = mono_ms() + grace_ms;
-	while (*any && mono_ms() < end) {
+	while (mono_ms() < end) {
 		reap_all();
 		if (!others_left())
 			return 0;
 		sleep_ms(20);
 	}
-	if (!*any || !others_left())
-		return 0;
 	kill(-1, SIGKILL);
 	end = mono_ms() + 2000;
 	while (mono_ms() < end && others_left()) {

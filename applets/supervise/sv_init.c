@@ -20,6 +20,7 @@
 static int opt_init;            /* 1 --init, -1 --no-init, 0 detect */
 static int active;              /* init mode is on */
 static int early_done;          /* the early mounts ran */
+static int decided;             /* the first config was read: init mode is what it is */
 static enum init_action action; /* what the shutdown ends with */
 
 int sv_init_option(const char *w)
@@ -40,7 +41,7 @@ int sv_init_active(void)
 
 int sv_init_possible(void)
 {
-	return active || (getpid() == 1 && opt_init >= 0);
+	return active || (!decided && getpid() == 1 && opt_init >= 0);
 }
 
 static void step(enum init_result r, const char *msg)
@@ -93,8 +94,14 @@ void sv_init_config(const struct config *cfg)
 		sv_log(LVL_INFO, NULL, "init mode on: init: true in the config");
 		early_steps();
 	}
-	if (!active)
+	decided = 1;
+	if (!active) {
+		/* as PID 1 the loader did not warn: init mode was still possible */
+		if (in->set && getpid() == 1)
+			sv_log(LVL_WARN, NULL, "init: applies only when mls supervise is the system's init (PID 1 "
+				"outside a container, or --init): ignored (docs/init.md)");
 		return;
+	}
 	if (in->root_ro)
 		sv_log(LVL_INFO, NULL, "init: / left as it is (init.root_ro)");
 	else
@@ -198,6 +205,9 @@ void sv_init_finish(int rc)
 		action = INIT_ACT_HALT;
 		sv_log(LVL_ERROR, NULL, "init: supervise ended without a request (status %d): halting", rc);
 	}
+	/* the lock, the journal, the loop's fds: nothing may keep /run busy */
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
 	sv_log(LVL_INFO, NULL, "init: %s: SIGTERM to every process left", init_action_name(action));
 	int any, killed = init_kill_all(KILL_GRACE_MS, &any);
 	sv_log(LVL_INFO, NULL, "init: %s", !any ? "no process was left" : killed ? "SIGKILL to what was still there after "
