@@ -9,6 +9,7 @@
 #             "reboot: Power down", qemu exits 0, no kernel panic
 #   reboot    a job running the `reboot` link (busybox's name) ->
 #             "reboot: Restarting system" (-no-reboot makes qemu exit)
+#   busybox   a job running busybox's own poweroff (SIGUSR2 to PID 1)
 # Needs: MLS (the binary of BOOT_ARCH), TESTS_DIR, BOOT_ARCH (x86_64 or
 # aarch64), BOOT_DIR (the cache: kernels, busybox, logs); qemu-system-*,
 # cpio, dpkg-deb, apt-get (scripts/install-tools.sh boot). Run by
@@ -186,5 +187,18 @@ like "$LOG" "init: reboot\(2\): reboot" "reboot: reboot(RB_AUTOBOOT)"
 like "$LOG" "reboot: Restarting system" "reboot: the kernel says Restarting system"
 up=$(sed -n 's/.*db\.1 | db up, uptime \([0-9.]*\) .*/\1/p' "$A/reboot.txt" | head -n 1)
 echo "$ARCH reboot: first service at uptime ${up:-?} s, qemu total ${BOOT_S} s" >>"$A/times"
+
+# ==================================================== busybox's poweroff (SIGUSR2)
+
+# busybox's own poweroff applet signals PID 1 (SIGUSR2), as under busybox init
+initramfs busybox "busybox poweroff"
+boot busybox
+diag "busybox boot: qemu ran ${BOOT_S} s, status $BOOT_RC; console log $A/busybox.log"
+is "$BOOT_RC" 0 "busybox poweroff: qemu exits 0"
+LOG=$(cat "$A/busybox.txt")
+unlike "$LOG" "Kernel panic|Attempted to kill init" "busybox poweroff: no kernel panic"
+like "$LOG" "poweroff \(SIGUSR2\): stopping every service" "busybox poweroff: SIGUSR2 is poweroff"
+like "$LOG" "all services stopped" "busybox poweroff: every service stopped"
+like "$LOG" "reboot: Power down" "busybox poweroff: the kernel says Power down"
 
 done_testing
