@@ -199,11 +199,12 @@ void sv_init_finish(int rc)
 	if (!active)
 		return;
 	if (action == INIT_ACT_NONE) {
-		/* nobody asked: supervise could not start, or a critical
-		 * service failed. Halting leaves the console's last lines on
+		/* nobody asked: `shutdown`, a critical service failed, or
+		 * supervise could not start. Halting leaves the console's last lines on
 		 * screen and never loops the way a reboot on a bad config would. */
 		action = INIT_ACT_HALT;
-		sv_log(LVL_ERROR, NULL, "init: supervise ended without a request (status %d): halting", rc);
+		sv_log(LVL_ERROR, NULL, "init: supervise ended without a poweroff, reboot or halt request (status %d): "
+			"halting", rc);
 	}
 	/* the lock, the journal, the loop's fds: nothing may keep /run busy */
 	for (int fd = 3; fd < 1024; fd++)

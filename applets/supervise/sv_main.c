@@ -426,6 +426,8 @@ static int supervise(int argc, char **argv)
 		SV.self_exe = strdup(exe);
 	}
 	sv_init_early(); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md) */
+	if (o.daemon && sv_init_active()) /* detaching would end PID 1: a kernel panic */
+		o.daemon = 0, sv_log(LVL_WARN, NULL, "-d: ignored in init mode (PID 1 never detaches)");
 
 	struct diags d = { 0 };
 	struct config *cfg;

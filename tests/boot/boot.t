@@ -125,6 +125,13 @@ boot() {
 has() { grep -Eq -- "$1" "$A/$2.txt"; }
 # line_of ERE NAME: the first line number matching, or 999999
 line_of() { grep -nE -- "$1" "$A/$2.txt" | head -n 1 | cut -d: -f1 | grep . || echo 999999; }
+# in_order FIRST SECOND NAME DESC: both in NAME's log, FIRST's line first
+in_order() {
+	local a b
+	a=$(line_of "$1" "$3")
+	b=$(line_of "$2" "$3")
+	ok $([ "$a" -lt "$b" ] && [ "$b" -lt 999999 ]; echo $?) "$4 (lines $a, $b)"
+}
 
 # ==================================================== poweroff
 
@@ -147,10 +154,7 @@ like "$LOG" "init: random seed: 512 bytes of /var/lib/mls/random-seed mixed into
 like "$LOG" "init: random seed: 512 fresh bytes saved" "poweroff: the seed refreshed"
 like "$LOG" "init: sysctl vm.swappiness = 10" "poweroff: sysctl written"
 like "$LOG" "init: skipped: module loop: no modprobe" "poweroff: modules: no modprobe in the initramfs, skipped, not fatal"
-db=$(line_of 'mls: db\.1: running' poweroff)
-web=$(line_of 'mls: web\.1: (starting|running)' poweroff)
-ok $([ "$db" -lt 999999 ] && [ "$db" -lt "$web" ] && [ "$web" -lt 999999 ]; echo $?) \
-	"poweroff: db starts before web (depends_on; lines $db, $web)"
+in_order 'mls: db\.1: running' 'mls: web\.1: (starting|running)' poweroff "poweroff: db starts before web (depends_on)"
 runs=$(grep -c 'crasher\.1 | crasher run' "$A/poweroff.txt")
 ok $([ "$runs" -ge 2 ]; echo $?) "poweroff: the crashing service was restarted (ran $runs times)"
 st=$(sed -n '/status\.1 | STATUS-BEGIN/,/status\.1 | STATUS-END/p' "$A/poweroff.txt")
@@ -158,10 +162,7 @@ like "$st" "status\.1 \| .*db" "poweroff: mls ctl status ran inside the VM (db i
 like "$st" "status\.1 \| .*web.*running" "poweroff: mls ctl status shows web running"
 like "$LOG" "stopper\.1 \| stopper: mls ctl poweroff" "poweroff: the job ran mls ctl poweroff"
 like "$LOG" "poweroff \(requested over the control socket\): stopping every service" "poweroff: the supervisor took the request"
-stop_db=$(line_of 'db\.1: .*(stopped|exited|killed)|db\.1.* -> (stopping|stopped)' poweroff)
-stop_web=$(line_of 'web\.1: .*(stopped|exited|killed)|web\.1.* -> (stopping|stopped)' poweroff)
-ok $([ "$stop_web" -lt "$stop_db" ] && [ "$stop_db" -lt 999999 ]; echo $?) \
-	"poweroff: web stops before db (reverse dependency order; lines $stop_web, $stop_db)"
+in_order 'mls: web\.1: stopped' 'mls: db\.1: stopped' poweroff "poweroff: web stops before db (reverse dependency order)"
 like "$LOG" "all services stopped" "poweroff: every service stopped"
 like "$LOG" "init: poweroff: SIGTERM to every process left" "poweroff: kill(-1)"
 like "$LOG" "init: random seed: 512 fresh bytes saved to /var/lib/mls/random-seed" "poweroff: the seed saved at shutdown"

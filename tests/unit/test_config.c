@@ -1773,6 +1773,14 @@ static void cmp_git(struct cmp *c, const struct git_cfg *x, const struct git_cfg
 	CP(pos);
 }
 
+/* cmp_s on the field ARR[K].FIELD of an array of structs */
+static void cmp_s_at(struct cmp *c, const char *arr, int k, const char *field, const char *x, const char *y)
+{
+	char f[64];
+	snprintf(f, sizeof f, "%s[%d].%s", arr, k, field);
+	cmp_s(c, f, x, y);
+}
+
 static void cmp_init(struct cmp *c, const struct init_cfg *x, const struct init_cfg *y)
 {
 	CI(set);
@@ -1781,17 +1789,12 @@ static void cmp_init(struct cmp *c, const struct init_cfg *x, const struct init_
 	CI(tmp);
 	CI(nmounts);
 	for (int k = 0; cmp_fresh(c, "mounts", y->mounts) && k < x->nmounts && k < y->nmounts; k++) {
-		char f[48];
-		snprintf(f, sizeof f, "mounts[%d].source", k);
-		cmp_s(c, f, x->mounts[k].source, y->mounts[k].source);
-		snprintf(f, sizeof f, "mounts[%d].target", k);
-		cmp_s(c, f, x->mounts[k].target, y->mounts[k].target);
-		snprintf(f, sizeof f, "mounts[%d].type", k);
-		cmp_s(c, f, x->mounts[k].type, y->mounts[k].type);
-		snprintf(f, sizeof f, "mounts[%d].options", k);
-		cmp_s(c, f, x->mounts[k].options, y->mounts[k].options);
-		snprintf(f, sizeof f, "mounts[%d].pos", k);
-		cmp_pos(c, f, x->mounts[k].pos, y->mounts[k].pos);
+		const struct init_mnt *a = &x->mounts[k], *b = &y->mounts[k];
+		cmp_s_at(c, "mounts", k, "source", a->source, b->source);
+		cmp_s_at(c, "mounts", k, "target", a->target, b->target);
+		cmp_s_at(c, "mounts", k, "type", a->type, b->type);
+		cmp_s_at(c, "mounts", k, "options", a->options, b->options);
+		cmp_pos(c, "mounts[].pos", a->pos, b->pos);
 	}
 	CV(sysctl_keys);
 	CV(sysctl_values);
@@ -1921,15 +1924,10 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CP(servers_dir_pos);
 	CI(nservers);
 	for (int k = 0; cmp_fresh(c, "servers", y->servers) && k < x->nservers && k < y->nservers; k++) {
-		char f[48];
-		snprintf(f, sizeof f, "servers[%d].path", k);
-		cmp_s(c, f, x->servers[k].path, y->servers[k].path);
-		snprintf(f, sizeof f, "servers[%d].name", k);
-		cmp_s(c, f, x->servers[k].name, y->servers[k].name);
-		snprintf(f, sizeof f, "servers[%d].note", k);
-		cmp_s(c, f, x->servers[k].note, y->servers[k].note);
-		snprintf(f, sizeof f, "servers[%d].trigger", k);
-		cmp_s(c, f, x->servers[k].trigger, y->servers[k].trigger);
+		cmp_s_at(c, "servers", k, "path", x->servers[k].path, y->servers[k].path);
+		cmp_s_at(c, "servers", k, "name", x->servers[k].name, y->servers[k].name);
+		cmp_s_at(c, "servers", k, "note", x->servers[k].note, y->servers[k].note);
+		cmp_s_at(c, "servers", k, "trigger", x->servers[k].trigger, y->servers[k].trigger);
 		if (x->servers[k].kind != y->servers[k].kind || x->servers[k].runs != y->servers[k].runs ||
 		    x->servers[k].problem != y->servers[k].problem || x->servers[k].any_file != y->servers[k].any_file)
 			cmp_bad(c, "servers", "an entry's kind or flags differ");
