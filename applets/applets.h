@@ -8,7 +8,7 @@
 #define APPLET(n, s, u) APPLET_AS(#n, n, s, u)
 #define MLS_APPLETS \
 	APPLET(supervise, "run and supervise the services of a config (PID 1 or not)", \
-		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon]") \
+		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon] [--init|--no-init]") \
 	APPLET(ctl, "control a running supervisor over its socket", \
 		"mls ctl [-s SOCKET] [--json] [--timeout DURATION] [--no-wait] COMMAND [ARGS...]\n" \
 		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \

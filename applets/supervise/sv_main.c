@@ -1,6 +1,6 @@
 /* mls supervise: run the services of a config and keep them running.
  *
- *   mls supervise [-c FILE]... [--profile P]... [-d|--daemon]
+ *   mls supervise [-c FILE]... [--profile P]... [-d|--daemon] [--init|--no-init]
  *
  * PID 1 in a container, init's service manager, or a process started by
  * hand. It never exits on a runtime error: failures are logged and
@@ -426,8 +426,10 @@ static int supervise(int argc, char **argv)
 		SV.self_exe = strdup(exe);
 	}
 	sv_init_early(); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md) */
-	if (o.daemon && sv_init_active()) /* detaching would end PID 1: a kernel panic */
-		o.daemon = 0, sv_log(LVL_WARN, NULL, "-d: ignored in init mode (PID 1 never detaches)");
+	if (o.daemon && sv_init_active()) { /* detaching would end PID 1: a kernel panic */
+		sv_log(LVL_WARN, NULL, "-d: ignored in init mode (PID 1 never detaches)");
+		o.daemon = 0;
+	}
 
 	struct diags d = { 0 };
 	struct config *cfg;
