@@ -10,6 +10,8 @@
 #   reboot    a job running the `reboot` link (busybox's name) ->
 #             "reboot: Restarting system" (-no-reboot makes qemu exit)
 #   busybox   a job running busybox's own poweroff (SIGUSR2 to PID 1)
+#   halt      a job running `mls ctl halt` -> "reboot: System halted"
+#             (the guest stays up: qemu is stopped once the line shows)
 # Needs: MLS (the binary of BOOT_ARCH), TESTS_DIR, BOOT_ARCH (x86_64 or
 # aarch64), BOOT_DIR (the cache: kernels, busybox, logs); qemu-system-*,
 # cpio, dpkg-deb, apt-get (scripts/install-tools.sh boot). Run by
@@ -203,5 +205,25 @@ unlike "$LOG" "Kernel panic|Attempted to kill init" "busybox poweroff: no kernel
 like "$LOG" "poweroff \(SIGUSR2\): stopping every service" "busybox poweroff: SIGUSR2 is poweroff"
 like "$LOG" "all services stopped" "busybox poweroff: every service stopped"
 like "$LOG" "reboot: Power down" "busybox poweroff: the kernel says Power down"
+
+# ==================================================== halt
+
+# a halted guest stays up: wait for the kernel's line, then stop qemu
+initramfs halt "mls ctl halt"
+t0=$(date +%s.%N)
+$QEMU $QEMU_ARGS -nographic -no-reboot -monitor none -kernel "$A/vmlinuz" -initrd "$A/halt.cpio.gz" \
+	-append "console=$CONSOLE panic=-1 quiet" </dev/null >"$A/halt.log" 2>&1 &
+QPID=$!
+halted() { grep -q "reboot: System halted" "$A/halt.log"; }
+poll "$BOOT_TIMEOUT" halted
+kill "$QPID" 2>/dev/null
+wait "$QPID" 2>/dev/null
+diag "halt boot: $(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s until halted; console log $A/halt.log"
+tr -d '\r' <"$A/halt.log" >"$A/halt.txt"
+LOG=$(cat "$A/halt.txt")
+unlike "$LOG" "Kernel panic|Attempted to kill init" "halt: no kernel panic"
+like "$LOG" "halt \(requested over the control socket\): stopping every service" "halt: the supervisor took the request"
+like "$LOG" "init: reboot\(2\): halt" "halt: reboot(RB_HALT_SYSTEM)"
+like "$LOG" "reboot: System halted" "halt: the kernel says System halted"
 
 done_testing
