@@ -566,10 +566,12 @@ static int others_left(void)
 		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
 		if (!read_small(path, b, sizeof b))
 			continue;
-		const char *rp = strrchr(b, ')'); /* comm may hold spaces and parens */
-		char state = 0;
-		long ppid = 0;
-		if (rp && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid != 0 && ppid != 2 && state != 'Z')
+		/* "PID (COMM) STATE PPID ...": comm may hold spaces and parens */
+		const char *rp = strrchr(b, ')');
+		if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+			continue;
+		long ppid = strtol(rp + 4, NULL, 10);
+		if (ppid != 0 && ppid != 2 && rp[2] != 'Z')
 			found = 1;
 	}
 	closedir(d);

@@ -21,6 +21,7 @@ static int opt_init;            /* 1 --init, -1 --no-init, 0 detect */
 static int active;              /* init mode is on */
 static int early_done;          /* the early mounts ran */
 static int decided;             /* the first config was read: init mode is what it is */
+static int resumed;             /* exec'd by a live upgrade: the boot steps ran before */
 static enum init_action action; /* what the shutdown ends with */
 
 int sv_init_option(const char *w)
@@ -67,7 +68,7 @@ static void early_steps(void)
 		step(init_mount(&init_early_mounts[k], msg, sizeof msg), msg);
 }
 
-void sv_init_early(void)
+void sv_init_early(int adopted)
 {
 	struct init_probe p;
 	char buf[4096], why[160];
@@ -79,10 +80,12 @@ void sv_init_early(void)
 		return;
 	}
 	active = opt_init == 1 || (opt_init == 0 && v == INIT_SYSTEM);
-	if (active)
+	resumed = adopted;
+	if (active && !resumed)
 		early_steps();
-	sv_log(LVL_INFO, NULL, "init mode %s: %s%s", active ? "on" : "off", why,
-		opt_init == 1 ? " (--init)" : opt_init == -1 ? " (--no-init)" : "");
+	sv_log(LVL_INFO, NULL, "init mode %s: %s%s%s", active ? "on" : "off", why,
+		opt_init == 1 ? " (--init)" : opt_init == -1 ? " (--no-init)" : "",
+		active && resumed ? " (live upgrade: the boot steps ran before)" : "");
 }
 
 void sv_init_config(const struct config *cfg)
@@ -92,7 +95,8 @@ void sv_init_config(const struct config *cfg)
 	if (!active && in->enabled == 1 && getpid() == 1 && opt_init >= 0) {
 		active = 1;
 		sv_log(LVL_INFO, NULL, "init mode on: init: true in the config");
-		early_steps();
+		if (!resumed)
+			early_steps();
 	}
 	decided = 1;
 	if (!active) {
@@ -102,6 +106,8 @@ void sv_init_config(const struct config *cfg)
 				"outside a container, or --init): ignored (docs/init.md)");
 		return;
 	}
+	if (resumed)
+		return;
 	if (in->root_ro)
 		sv_log(LVL_INFO, NULL, "init: / left as it is (init.root_ro)");
 	else

@@ -3,7 +3,7 @@
  * loop); the steps themselves are lib/initmode.c. The call sites:
  *
  *   parse_args      sv_init_option(word)    --init, --no-init
- *   before loading  sv_init_early()         detection; the early mounts,
+ *   before loading  sv_init_early(adopted)  detection; the early mounts,
  *                                           the console
  *   sv_load         sv_init_possible()      init: warns outside init mode
  *   after loading   sv_init_config(cfg)     init: true; root rw, hostname,
@@ -24,8 +24,10 @@
 int sv_init_option(const char *word);
 /* Decides init mode (PID 1, not a container, or --init; never with
  * --no-init) and, in it, mounts /proc, /dev, /sys, /dev/pts, /dev/shm,
- * /run, cgroup2 and takes /dev/console for fds 0-2 */
-void sv_init_early(void);
+ * /run, cgroup2 and takes /dev/console for fds 0-2. adopted: this process
+ * was exec'd by a live upgrade (docs/upgrade.md): the boot steps ran
+ * before it, none runs again (here or in sv_init_config) */
+void sv_init_early(int adopted);
 /* Is init mode on, or may the config still turn it on (PID 1 without
  * --no-init)? */
 int sv_init_possible(void);

@@ -425,7 +425,7 @@ static int supervise(int argc, char **argv)
 		exe[xn] = 0;
 		SV.self_exe = strdup(exe);
 	}
-	sv_init_early(); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md) */
+	sv_init_early(0); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md); 1 after a live upgrade */
 	if (o.daemon && sv_init_active()) { /* detaching would end PID 1: a kernel panic */
 		sv_log(LVL_WARN, NULL, "-d: ignored in init mode (PID 1 never detaches)");
 		o.daemon = 0;
