@@ -8,11 +8,12 @@
 #define APPLET(n, s, u) APPLET_AS(#n, n, s, u)
 #define MLS_APPLETS \
 	APPLET(supervise, "run and supervise the services of a config (PID 1 or not)", \
-		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon]") \
+		"mls supervise [-c FILE]... [--profile P]... [-d|--daemon] [--init|--no-init]") \
 	APPLET(ctl, "control a running supervisor over its socket", \
 		"mls ctl [-s SOCKET] [--json] [--timeout DURATION] [--no-wait] COMMAND [ARGS...]\n" \
 		"commands: status [NAME...] | start|stop|restart NAME...|all | signal SIG NAME... |\n" \
 		"  logs [-f] [-n N] [-t] NAME | history NAME | health NAME... | events | top | reload | shutdown |\n" \
+		"  poweroff | reboot | halt (init mode) |\n" \
 		"  version | run NAME[.N] [-c FILE]... | deploy NAME [REF] | rollback NAME") \
 	APPLET(health, "probe a URL or HOST:PORT, or ask the supervisor whether its services are healthy", \
 		"mls health [-t TIMEOUT] [--expect CODE[,CODE]...] [--ca FILE | --insecure] URL|HOST:PORT\n" \
@@ -48,5 +49,8 @@ MLS_APPLETS
 /* Shared by applets: print "usage: ..." for the applet to stdout (help) or
  * stderr (usage error). Returns the exit status to use (0 or 2). */
 int applet_usage(const char *name, int is_error);
+
+/* poweroff, reboot, halt: links only, like init (applets/ctl/ctl_power.c) */
+int power_main(int argc, char **argv);
 
 #endif

@@ -4,6 +4,9 @@
  *
  * argv[0]'s base name, one leading '-' removed (login shells, init):
  *   APPLET, mls-APPLET, init  that applet (init: supervise)
+ *   poweroff, reboot, halt    ask the supervisor, the system's init
+ *                             (busybox's names; -f: reboot(2) at once;
+ *                             links only: not applets of `mls NAME`)
  *   mls                       the multi-call binary (build/mls,
  *                             build/dev/mls, build/aarch64/mls under qemu,
  *                             a copy in a scratch root: all named mls)
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
 		name = slash + 1;
 	if (name[0] == '-')
 		name++;
+	if (!strcmp(name, "poweroff") || !strcmp(name, "reboot") || !strcmp(name, "halt"))
+		return power_main(argc, argv);
 	if (!strncmp(name, "mls-", 4)) {
 		name += 4;
 		if (!find_applet(name)) {

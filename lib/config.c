@@ -1851,7 +1851,7 @@ static void check_files(struct loader *L, struct service *s)
 static const char *const top_keys[] = {
 	"state_dir", "log_dir", "log_level", "log_format", "include", "servers_dir", "startup",
 	"control_group", "control_allow", "http", "notify", "config_git", "git_user", "defaults", "services",
-	"servers_defaults", "profiles", NULL
+	"servers_defaults", "profiles", "init", NULL
 };
 
 /* control_allow: a command name or a list of them, or `all`. Read-only
@@ -2823,6 +2823,106 @@ static struct ynode *apply_profiles(struct loader *L, struct ynode *root)
 	return root;
 }
 
+/* init: a bool, or a mapping of root_ro, tmp, mounts, sysctl, modules
+ * and enabled (docs/init.md) */
+static void conv_init(struct loader *L, const struct ynode *n, const struct kp *k, struct init_cfg *in)
+{
+	static const char *const keys[] = { "enabled", "root_ro", "tmp", "mounts", "sysctl", "modules", NULL };
+	static const char *const mkeys[] = { "source", "target", "type", "options", NULL };
+	in->set = 1;
+	in->pos = (struct pos){ fname(L, n), n->line, n->col };
+	if (!(L->opts && L->opts->init_mode) && n->type != Y_NULL)
+		warn(L, n, k, "applies only when mls supervise is the system's init (PID 1 outside a container, "
+			      "or --init): ignored otherwise (docs/init.md)");
+	if (n->type == Y_SCALAR) {
+		get_bool(L, n, k, &in->enabled);
+		return;
+	}
+	if (n->type == Y_NULL || check_keys(L, n, k, keys, 1))
+		return;
+	FOR_KEYS(n, key, v) {
+		const struct kp *kk = KP(k, key->s);
+		if (IS(key, "enabled"))
+			get_bool(L, v, kk, &in->enabled);
+		else if (IS(key, "root_ro"))
+			get_bool(L, v, kk, &in->root_ro);
+		else if (IS(key, "tmp"))
+			get_bool(L, v, kk, &in->tmp);
+		else if (IS(key, "modules"))
+			get_strv(L, v, kk, 0, 0, &in->modules);
+		else if (IS(key, "sysctl")) {
+			if (v->type == Y_NULL)
+				continue;
+			if (v->type != Y_MAP) {
+				err(L, v, kk, "expected a mapping of keys to values (net.ipv4.ip_forward: 1), got %s", tname(v));
+				continue;
+			}
+			int cnt = v->n / 2;
+			struct strv *sk = &in->sysctl_keys, *sv = &in->sysctl_values;
+			sk->v = arena_alloc(L->a, (cnt + 1) * sizeof *sk->v);
+			sv->v = arena_alloc(L->a, (cnt + 1) * sizeof *sv->v);
+			sk->pos = arena_alloc(L->a, (cnt + 1) * sizeof *sk->pos);
+			sv->pos = arena_alloc(L->a, (cnt + 1) * sizeof *sv->pos);
+			if (!sk->v || !sv->v || !sk->pos || !sv->pos)
+				return (void)oom(L, v);
+			FOR_KEYS(v, sy, sval) {
+				char *val = NULL;
+				const char *ks = sy->s;
+				if (!*ks || strstr(ks, "..") || ks[0] == '/' || ks[0] == '.' || strpbrk(ks, " \t")) {
+					err(L, sy, KP(kk, ks), "not a sysctl key (like net.ipv4.ip_forward)");
+					continue;
+				}
+				if (sval->type != Y_SCALAR || get_str(L, sval, KP(kk, ks), 0, &val) || !val) {
+					if (sval->type != Y_SCALAR)
+						err(L, sval, KP(kk, ks), "expected a value, got %s", tname(sval));
+					continue;
+				}
+				sk->pos[sk->n] = (struct pos){ fname(L, sy), sy->line, sy->col };
+				sv->pos[sv->n] = (struct pos){ fname(L, sval), sval->line, sval->col };
+				sk->v[sk->n++] = (char *)ks;
+				sv->v[sv->n++] = val;
+			}
+		} else if (IS(key, "mounts")) {
+			if (v->type == Y_NULL)
+				continue;
+			if (v->type != Y_SEQ) {
+				err(L, v, kk, "expected a list of {source, target, type, options}, got %s", tname(v));
+				continue;
+			}
+			in->mounts = arena_alloc(L->a, ((size_t)v->n + 1) * sizeof *in->mounts);
+			if (!in->mounts)
+				return (void)oom(L, v);
+			for (int i = 0; i < v->n; i++) {
+				const struct ynode *e = v->kids[i];
+				const struct kp *ek = KPI(kk, i);
+				struct init_mnt m = { .pos = { fname(L, e), e->line, e->col } };
+				if (check_keys(L, e, ek, mkeys, 1))
+					continue;
+				FOR_KEYS(e, mk, mv) {
+					const struct kp *mkk = KP(ek, mk->s);
+					if (IS(mk, "source"))
+						get_str(L, mv, mkk, 0, &m.source);
+					else if (IS(mk, "target"))
+						get_str(L, mv, mkk, 0, &m.target);
+					else if (IS(mk, "type"))
+						get_str(L, mv, mkk, 0, &m.type);
+					else if (IS(mk, "options"))
+						get_str(L, mv, mkk, 0, &m.options);
+				}
+				if (!m.target || m.target[0] != '/')
+					err(L, e, ek, "needs target: an absolute path");
+				else if (!m.type)
+					err(L, e, ek, "needs type: a filesystem type (tmpfs, ext4, 9p, ...)");
+				else {
+					if (!m.source)
+						m.source = m.type;
+					in->mounts[in->nmounts++] = m;
+				}
+			}
+		}
+	}
+}
+
 static void convert(struct loader *L, struct ynode *root)
 {
 	struct config *c = L->cfg;
@@ -2831,6 +2931,7 @@ static void convert(struct loader *L, struct ynode *root)
 	c->startup = STARTUP_PARALLEL;
 	c->state_dir = CONFIG_DEFAULT_STATE_DIR;
 	c->control_allow = PROTO_PERM_GROUP_DEFAULT;
+	c->init.enabled = -1;
 	if (!root) {
 		diag_add(L->d, DIAG_WARNING, c->nfiles ? c->files[0] : NULL, 0, 0, NULL, "no services defined");
 		return;
@@ -2887,6 +2988,8 @@ static void convert(struct loader *L, struct ynode *root)
 			    (!*c->git_user || !strcmp(c->git_user, "root") || !strcmp(c->git_user, "0") ||
 			     !strncmp(c->git_user, "0:", 2)))
 				err(L, v, kk, "gitwatch never runs as root: name another user");
+		} else if (IS(key, "init")) {
+			conv_init(L, v, kk, &c->init);
 		} else if (IS(key, "defaults")) {
 			defs = v;
 			if (v->type == Y_MAP && ymap_get(v, "command"))

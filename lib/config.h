@@ -267,6 +267,26 @@ struct servers_entry {
 	int any_file;        /* a directory entry whose every file counts (Docker) */
 };
 
+/* `init:` (docs/init.md): what supervise does as the system's init. A
+ * bool (init: true / false) or a mapping; read at boot only (a reload
+ * does not run the steps again). Outside init mode it is accepted and
+ * ignored with a warning. */
+struct init_mnt {                 /* one of init.mounts */
+	char *source, *target, *type, *options; /* options NULL: none */
+	struct pos pos;
+};
+struct init_cfg {
+	int set;                      /* the config has init: */
+	int enabled;                  /* -1 detect (default), 0 never (init: false), 1 always (init: true) */
+	int root_ro;                  /* leave / read-only */
+	int tmp;                      /* tmpfs on /tmp */
+	struct init_mnt *mounts;
+	int nmounts;
+	struct strv sysctl_keys, sysctl_values; /* same n, in file order */
+	struct strv modules;
+	struct pos pos;
+};
+
 struct config {
 	/* every file read, in order; struct pos.file points here */
 	char **files;
@@ -291,6 +311,7 @@ struct config {
 	struct pos git_user_pos;
 	struct service *svcs;
 	int nsvcs;
+	struct init_cfg init;
 	struct arena *arena;  /* owns every string and array above */
 };
 
@@ -314,6 +335,10 @@ struct config_opts {
 	/* validate: why this machine has no usable cgroup v2 (limits.cpu is
 	 * then a warning); NULL: not checked */
 	const char *cgroup_why;
+	/* init: will take effect (supervise as the system's init, or PID 1
+	 * that may become it); 0: init: gets a warning that it applies only
+	 * in init mode (validate, supervise as a plain process) */
+	int init_mode;
 };
 
 /* Load and check the config made of files[0..nfiles) merged in order

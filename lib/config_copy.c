@@ -105,6 +105,23 @@ static void command(struct cp *c, struct command *m)
 	m->pos = pos(c, m->pos);
 }
 
+static void init_cfg(struct cp *c, struct init_cfg *in)
+{
+	in->mounts = mem(c, in->mounts, (size_t)in->nmounts * sizeof *in->mounts);
+	for (int k = 0; in->mounts && k < in->nmounts; k++) {
+		struct init_mnt *m = &in->mounts[k];
+		m->source = str(c, m->source);
+		m->target = str(c, m->target);
+		m->type = str(c, m->type);
+		m->options = str(c, m->options);
+		m->pos = pos(c, m->pos);
+	}
+	strv(c, &in->sysctl_keys);
+	strv(c, &in->sysctl_values);
+	strv(c, &in->modules);
+	in->pos = pos(c, in->pos);
+}
+
 static void service(struct cp *c, struct service *s)
 {
 	s->name = str(c, s->name);
@@ -179,6 +196,7 @@ int config_compact(struct config *cfg)
 	git(&c, &n.config_git);
 	n.git_user = str(&c, cfg->git_user);
 	n.git_user_pos = pos(&c, cfg->git_user_pos);
+	init_cfg(&c, &n.init);
 	n.svcs = mem(&c, cfg->svcs, (size_t)cfg->nsvcs * sizeof *cfg->svcs);
 	for (int k = 0; n.svcs && k < cfg->nsvcs; k++)
 		service(&c, &n.svcs[k]);

@@ -22,7 +22,7 @@ static int is_alnum(char c)
 
 /* n random bytes; 0 or -1 with errno. Blocks only until the kernel's pool
  * is first initialised. */
-static int random_bytes(void *buf, size_t n)
+static __attribute__((unused)) int random_bytes(void *buf, size_t n) /* unused without TLS */
 {
 	unsigned char *p = buf;
 

@@ -24,6 +24,8 @@
 #   demo     python3 (the demo's HTTP service), git    (make demo)
 #   browser  chromium, node and npm (the dashboard's
 #            browser test, playwright-core)           (make test-browser)
+#   boot     qemu-system-x86_64, qemu-system-aarch64,
+#            cpio, busybox-static                      (make test-boot)
 #   all      every group (CI)
 set -eu
 
@@ -125,8 +127,16 @@ check() {
 		have node || want nodejs
 		have npm || want npm
 		have python3 || want python3 ;;   # the test's services
+	boot)
+		# the initramfs and the VMs of tests/boot/ (TCG, no KVM needed);
+		# the kernels are Debian's, fetched by apt-get download
+		have qemu-system-x86_64 || want qemu-system-x86
+		have qemu-system-aarch64 || want qemu-system-arm
+		have cpio || want cpio
+		have dpkg-deb || want dpkg
+		[ -x /bin/busybox ] || want busybox-static ;;
 	all)
-		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo browser; do
+		for g in musl deps dev test aarch64 armhf qemu fuzz bench demo browser boot; do
 			check $g
 		done ;;
 	*)

@@ -581,8 +581,11 @@ still_fine "300 words"
 proto send "$(printf 'status%.0s ' $(seq 256))\\n"
 json_ok "$(head -1 <<<"$OUT")" 'd["ok"] is False and d["error"].startswith("no such service")' "256 words exactly: taken as a request"
 
+proto send 'frobnicate now\n'
+json_ok "$(head -1 <<<"$OUT")" 'd["ok"] is False and d["error"].startswith("unknown command '"'frobnicate'"'")' "unknown command: an error reply"
+# (reboot is a request since init mode, docs/init.md: refused here, not unknown)
 proto send 'reboot now\n'
-json_ok "$(head -1 <<<"$OUT")" 'd["ok"] is False and d["error"].startswith("unknown command '"'reboot'"'")' "unknown command: an error reply"
+json_ok "$(head -1 <<<"$OUT")" 'd["ok"] is False and d["error"] == "reboot takes no arguments"' "reboot with an argument: refused"
 proto send "$(head -c 3000 /dev/zero | tr '\0' 'a')\\n"
 json_ok "$(head -1 <<<"$OUT")" 'd["ok"] is False and len(d["error"]) < 400' "a 3000-byte unknown command: the error does not echo it all"
 still_fine "unknown commands"

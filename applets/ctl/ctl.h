@@ -99,6 +99,8 @@ int ctl_health(const struct ctl *c, int argc, char **argv);
 int ctl_top(const struct ctl *c, int argc, char **argv);
 int ctl_change(const struct ctl *c, int argc, char **argv); /* start|stop|restart */
 int ctl_shutdown(const struct ctl *c, int argc, char **argv);
+/* ctl_power.c: poweroff, reboot, halt (the supervisor in init mode) */
+int ctl_power(const struct ctl *c, int argc, char **argv);
 int ctl_logs(const struct ctl *c, int argc, char **argv);
 int ctl_history(const struct ctl *c, int argc, char **argv);
 int ctl_events(const struct ctl *c, int argc, char **argv);

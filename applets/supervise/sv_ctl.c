@@ -11,6 +11,7 @@
 #include "parse.h"
 #include "sv.h"
 #include "sv_upgrade.h"
+#include "sv_init.h"
 
 #define MAX_TARGETS (CONFIG_MAX_SERVICES * 4)
 
@@ -857,6 +858,9 @@ static const struct ctlcmd {
 	{ "events", do_events, 0 },
 	{ "shutdown", do_shutdown, PROTO_PERM_SHUTDOWN },
 	{ "upgrade", sv_upgrade_request, PROTO_PERM_SHUTDOWN }, /* docs/upgrade.md */
+	{ "poweroff", sv_init_ctl, PROTO_PERM_SHUTDOWN }, /* init mode only (sv_init.c) */
+	{ "reboot", sv_init_ctl, PROTO_PERM_SHUTDOWN },
+	{ "halt", sv_init_ctl, PROTO_PERM_SHUTDOWN },
 	{ "health", do_health, 0 },
 	{ "config", do_config, 0 },
 	{ "version", do_version, 0 },
@@ -883,7 +887,7 @@ void sv_ctl_handle(struct ctlsrv *s, struct ctlconn *c, int argc, char **argv, v
 	if (k && k->mutates == PROTO_PERM_DEBUG_CLOCK && !SV.test_hooks)
 		k = NULL;
 	if (!k) {
-		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, deploy, rollback, logs, history, health, config, events, shutdown, upgrade, version, channel)",
+		reply_err(c, "unknown command '%.64s' (try: status, start, stop, restart, signal, reload, deploy, rollback, logs, history, health, config, events, shutdown, poweroff, reboot, halt, upgrade, version, channel)",
 			cmd);
 		return;
 	}

@@ -1,6 +1,6 @@
 /* mls supervise: run the services of a config and keep them running.
  *
- *   mls supervise [-c FILE]... [--profile P]... [-d|--daemon]
+ *   mls supervise [-c FILE]... [--profile P]... [-d|--daemon] [--init|--no-init]
  *
  * PID 1 in a container, init's service manager, or a process started by
  * hand. It never exits on a runtime error: failures are logged and
@@ -28,6 +28,7 @@
 #include "applets.h"
 #include "sv.h"
 #include "sv_upgrade.h"
+#include "sv_init.h"
 
 struct sv SV;
 extern char **environ;
@@ -236,6 +237,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			o->profiles[o->nprof++] = argv[++a];
 		} else if (!strcmp(w, "-d") || !strcmp(w, "--daemon"))
 			o->daemon = 1;
+		else if (sv_init_option(w))
+			continue;
 		else {
 			usage_error("unknown option", w);
 			return 2;
@@ -381,7 +384,9 @@ static int setup_process(void)
 	loop_add_signal(SV.loop, SIGINT, on_sigterm, NULL);
 	loop_add_signal(SV.loop, SIGHUP, on_sighup, NULL);
 	loop_add_signal(SV.loop, SIGUSR1, on_sigusr1, NULL);
-	loop_add_signal(SV.loop, SIGUSR2, sv_upgrade_on_sigusr2, NULL); /* see sv_upgrade.h: init mode */
+	if (!sv_init_active()) /* in init mode SIGUSR2 is poweroff (sv_init.c, docs/init.md) */
+		loop_add_signal(SV.loop, SIGUSR2, sv_upgrade_on_sigusr2, NULL); /* see sv_upgrade.h */
+	sv_init_signals(SV.loop); /* init mode: SIGUSR2, SIGTERM, SIGINT differ */
 	return 0;
 }
 
@@ -404,7 +409,7 @@ static void run(void)
 	}
 }
 
-int supervise_main(int argc, char **argv)
+static int supervise(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	int rc = parse_args(&o, argc, argv);
@@ -431,6 +436,11 @@ int supervise_main(int argc, char **argv)
 		exe[xn] = 0;
 		SV.self_exe = strdup(exe);
 	}
+	sv_init_early(up == 1); /* PID 1 of the machine: /proc, /dev, ... (docs/init.md); 1 after a live upgrade */
+	if (o.daemon && sv_init_active()) { /* detaching would end PID 1: a kernel panic */
+		sv_log(LVL_WARN, NULL, "-d: ignored in init mode (PID 1 never detaches)");
+		o.daemon = 0;
+	}
 
 	/* cgroup v2 for the instances, when mls may write it (docs/cgroups.md) */
 	cgroup_init(&SV.cg, getenv("MLS_CGROUP_MOUNT"));
@@ -451,6 +461,7 @@ int supervise_main(int argc, char **argv)
 		free(cfg);
 		return 0;
 	}
+	sv_init_config(cfg);
 	/* config_git: the last applied revision's file, when it is there
 	 * (docs/git-deploy.md); if it no longer loads, the files alone */
 	if (cfg->config_git.url) {
@@ -518,4 +529,11 @@ int supervise_main(int argc, char **argv)
 		unlink(pp);
 	}
 	return SV.exit_status;
+}
+
+int supervise_main(int argc, char **argv)
+{
+	int rc = supervise(argc, argv);
+	sv_init_finish(rc); /* init mode: the last steps and reboot(2), no return */
+	return rc;
 }

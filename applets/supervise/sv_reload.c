@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "serversdir.h"
 #include "sv.h"
+#include "sv_init.h"
 
 #define DEBOUNCE_MS 250
 
@@ -62,6 +63,7 @@ int sv_load(struct config **out, struct diags *d)
 		.profiles = SV.profiles,
 		.unsupported = DIAG_ERROR,
 		.servers_soft = 1,
+		.init_mode = sv_init_possible(),
 	};
 	/* the files given, then config_git's file (docs/git-deploy.md) */
 	const char **files = malloc(((size_t)SV.nfiles + 1) * sizeof *files);

@@ -1402,6 +1402,63 @@ static void test_many_findings(void)
 	free(y);
 }
 
+/* init: (docs/init.md): a bool or a mapping; outside init mode a warning */
+static void test_init(void)
+{
+	struct config cfg;
+	struct diags d;
+	struct config_opts o = test_opts(NULL);
+	load(&cfg, &d, NULL, "init:\n  root_ro: true\n  tmp: true\n  mounts:\n"
+		"    - {source: /dev/vdb, target: /data, type: ext4, options: \"noatime,ro\"}\n    - {target: /mnt/t, type: tmpfs}\n"
+		"  sysctl: {net.ipv4.ip_forward: 1, vm.swappiness: \"10\"}\n  modules: loop\n"
+		"services:\n  a: {command: x}\n", &o);
+	const struct init_cfg *in = &cfg.init;
+	tap_ok(d.errors == 0 && d.warnings == 1 && d.n && strstr(d.v[0].msg, "applies only when mls supervise is the system's init"),
+	       __LINE__, "init: accepted, one warning outside init mode (%s)", d.n ? d.v[0].msg : "");
+	tap_ok(in->set && in->enabled == -1 && in->root_ro && in->tmp && in->nmounts == 2 &&
+		       !strcmp(in->mounts[0].source, "/dev/vdb") && !strcmp(in->mounts[0].options, "noatime,ro") &&
+		       !strcmp(in->mounts[1].source, "tmpfs") && !in->mounts[1].options && in->sysctl_keys.n == 2 &&
+		       !strcmp(in->sysctl_keys.v[0], "net.ipv4.ip_forward") && !strcmp(in->sysctl_values.v[0], "1") &&
+		       in->modules.n == 1 && !strcmp(in->modules.v[0], "loop"),
+	       __LINE__, "init: every key read (a mount's source defaults to its type)");
+	config_free(&cfg);
+	diags_free(&d);
+
+	o.init_mode = 1;
+	load(&cfg, &d, NULL, "init: true\nservices:\n  a: {command: x}\n", &o);
+	tap_ok(d.errors == 0 && d.warnings == 0 && cfg.init.enabled == 1, __LINE__, "init: true, in init mode: no warning");
+	config_free(&cfg);
+	diags_free(&d);
+	load(&cfg, &d, NULL, "services:\n  a: {command: x}\n", &o);
+	tap_ok(!cfg.init.set && cfg.init.enabled == -1, __LINE__, "no init: detection decides (enabled -1)");
+	config_free(&cfg);
+	diags_free(&d);
+
+	static const struct { int line; const char *yaml, *msg; } bad[] = {
+		{ __LINE__, "init: {nosuch: 1}", "init: unknown key 'nosuch'" },
+		{ __LINE__, "init: {mounts: {a: b}}", "init.mounts: expected a list" },
+		{ __LINE__, "init: {mounts: [{type: tmpfs}]}", "init.mounts[0]: needs target" },
+		{ __LINE__, "init: {mounts: [{target: x, type: tmpfs}]}", "needs target: an absolute path" },
+		{ __LINE__, "init: {mounts: [{target: /x}]}", "init.mounts[0]: needs type" },
+		{ __LINE__, "init: {sysctl: [a]}", "init.sysctl: expected a mapping" },
+		{ __LINE__, "init: {sysctl: {../x: 1}}", "not a sysctl key" },
+		{ __LINE__, "init: {root_ro: maybe}", "init.root_ro" },
+		{ __LINE__, "init: yes-please", "init" },
+	};
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char y[256];
+		snprintf(y, sizeof y, "%s\nservices:\n  a: {command: x}\n", bad[k].yaml);
+		load(&cfg, &d, NULL, y, &o);
+		int found = 0;
+		for (int i = 0; i < d.n; i++)
+			found |= d.v[i].sev == DIAG_ERROR && strstr(d.v[i].msg, bad[k].msg) != NULL;
+		tap_ok(d.errors >= 1 && found, bad[k].line, "init error: %s -> %s (%s)", bad[k].yaml, bad[k].msg,
+		       d.n ? d.v[0].msg : "no message");
+		config_free(&cfg);
+		diags_free(&d);
+	}
+}
+
 static void test_names(void)
 {
 	tap_ok(!strcmp(restart_name(RESTART_ALWAYS), "always") && !strcmp(restart_name(RESTART_ON_FAILURE), "on-failure") &&
@@ -1473,7 +1530,9 @@ _Static_assert(sizeof(struct git_cfg) == 112, "struct git_cfg changed: update cm
 _Static_assert(sizeof(struct http_cfg) == 144, "struct http_cfg changed: update cmp_http() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct service) == 1048, "struct service changed: update cmp_service() in tests/unit/test_config.c");
 _Static_assert(sizeof(struct servers_entry) == 56, "struct servers_entry changed: update cmp_config() in tests/unit/test_config.c");
-_Static_assert(sizeof(struct config) == 464, "struct config changed: update cmp_config() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct init_cfg) == 120, "struct init_cfg changed: update cmp_init() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct init_mnt) == 48, "struct init_mnt changed: update cmp_init() in tests/unit/test_config.c");
+_Static_assert(sizeof(struct config) == 584, "struct config changed: update cmp_config() in tests/unit/test_config.c");
 #endif
 
 /* The pointers of a config before its compaction */
@@ -1729,6 +1788,35 @@ static void cmp_git(struct cmp *c, const struct git_cfg *x, const struct git_cfg
 	CP(pos);
 }
 
+/* cmp_s on the field ARR[K].FIELD of an array of structs */
+static void cmp_s_at(struct cmp *c, const char *arr, int k, const char *field, const char *x, const char *y)
+{
+	char f[64];
+	snprintf(f, sizeof f, "%s[%d].%s", arr, k, field);
+	cmp_s(c, f, x, y);
+}
+
+static void cmp_init(struct cmp *c, const struct init_cfg *x, const struct init_cfg *y)
+{
+	CI(set);
+	CI(enabled);
+	CI(root_ro);
+	CI(tmp);
+	CI(nmounts);
+	for (int k = 0; cmp_fresh(c, "mounts", y->mounts) && k < x->nmounts && k < y->nmounts; k++) {
+		const struct init_mnt *a = &x->mounts[k], *b = &y->mounts[k];
+		cmp_s_at(c, "mounts", k, "source", a->source, b->source);
+		cmp_s_at(c, "mounts", k, "target", a->target, b->target);
+		cmp_s_at(c, "mounts", k, "type", a->type, b->type);
+		cmp_s_at(c, "mounts", k, "options", a->options, b->options);
+		cmp_pos(c, "mounts[].pos", a->pos, b->pos);
+	}
+	CV(sysctl_keys);
+	CV(sysctl_values);
+	CV(modules);
+	CP(pos);
+}
+
 static void cmp_http(struct cmp *c, const struct http_cfg *x, const struct http_cfg *y)
 {
 	CI(enabled);
@@ -1851,15 +1939,10 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CP(servers_dir_pos);
 	CI(nservers);
 	for (int k = 0; cmp_fresh(c, "servers", y->servers) && k < x->nservers && k < y->nservers; k++) {
-		char f[48];
-		snprintf(f, sizeof f, "servers[%d].path", k);
-		cmp_s(c, f, x->servers[k].path, y->servers[k].path);
-		snprintf(f, sizeof f, "servers[%d].name", k);
-		cmp_s(c, f, x->servers[k].name, y->servers[k].name);
-		snprintf(f, sizeof f, "servers[%d].note", k);
-		cmp_s(c, f, x->servers[k].note, y->servers[k].note);
-		snprintf(f, sizeof f, "servers[%d].trigger", k);
-		cmp_s(c, f, x->servers[k].trigger, y->servers[k].trigger);
+		cmp_s_at(c, "servers", k, "path", x->servers[k].path, y->servers[k].path);
+		cmp_s_at(c, "servers", k, "name", x->servers[k].name, y->servers[k].name);
+		cmp_s_at(c, "servers", k, "note", x->servers[k].note, y->servers[k].note);
+		cmp_s_at(c, "servers", k, "trigger", x->servers[k].trigger, y->servers[k].trigger);
 		if (x->servers[k].kind != y->servers[k].kind || x->servers[k].runs != y->servers[k].runs ||
 		    x->servers[k].problem != y->servers[k].problem || x->servers[k].any_file != y->servers[k].any_file)
 			cmp_bad(c, "servers", "an entry's kind or flags differ");
@@ -1872,6 +1955,7 @@ static void cmp_config(struct cmp *c, const struct config *x, const struct confi
 	CNEST(cmp_git, "config_git", &x->config_git, &y->config_git);
 	CS(git_user);
 	CP(git_user_pos);
+	CNEST(cmp_init, "init", &x->init, &y->init);
 	CI(nsvcs);
 	if (y->arena == x->arena && !c->record)
 		cmp_bad(c, "arena", "the same arena before and after compaction");
@@ -1998,6 +2082,8 @@ static void test_compact_more(void)
 		"   timeout: 3s, heartbeat: 1m}]\n"
 		"x-e: &e {A: \"1\"}\n"
 		"defaults: {stop_grace_period: 3s, restart_limit: {count: 7}}\n"
+		"init: {root_ro: true, tmp: true, mounts: [{source: tmpfs, target: /mnt/x, type: tmpfs, options: \"size=1m\"}],\n"
+		"  sysctl: {vm.swappiness: \"10\", kernel.printk: \"4 4 1 7\"}, modules: [loop, 9p]}\n"
 		"services:\n"
 		"  db:\n    command: \"exec sleep 1\"\n    ready: notify\n    ready_fd: 5\n    tags: [a, b]\n"
 		"    env_file: [/dev/null]\n    stop_signal: INT\n    nice: -3\n    critical: true\n"
@@ -2081,5 +2167,6 @@ int main(void)
 	test_diag_format();
 	test_compact_reference();
 	test_compact_more();
+	test_init();
 	return tap_done();
 }
