@@ -74,7 +74,7 @@ initramfs() {
 	ln -s ../init "$r/bin/mls"
 	for l in poweroff reboot halt; do ln -s ../init "$r/sbin/$l"; done
 	cp "$A/busybox" "$r/bin/busybox"
-	for l in sh sleep echo cat ls mount uname hostname ip grep; do ln -s busybox "$r/bin/$l"; done
+	for l in sh sleep echo cat ls mount uname hostname ip grep wc setsid; do ln -s busybox "$r/bin/$l"; done
 	mknod -m 600 "$r/dev/console" c 5 1
 	echo "mls-$ARCH" >"$r/etc/hostname"
 	head -c 512 /dev/urandom >"$r/var/lib/mls/random-seed"
@@ -103,11 +103,12 @@ services:
     runs: 1
     depends_on: [web]
   stopper:
-    command: ["/bin/sh", "-c", "sleep 6; echo stopper: $2; $2"]
+    command: ["/bin/sh", "-c", "sleep ${STOP_AFTER:-6}; echo stopper: $2; $2"]
     runs: 1
     restart: "no"
     depends_on: [web]
 YAML
+	[ -z "${EXTRA:-}" ] || printf '%s\n' "$EXTRA" >>"$r/etc/mls/mls.yaml"
 	(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1) >"$A/$1.cpio.gz"
 }
 
@@ -225,5 +226,54 @@ unlike "$LOG" "Kernel panic|Attempted to kill init" "halt: no kernel panic"
 like "$LOG" "halt \(requested over the control socket\): stopping every service" "halt: the supervisor took the request"
 like "$LOG" "init: reboot\(2\): halt" "halt: reboot(RB_HALT_SYSTEM)"
 like "$LOG" "reboot: System halted" "halt: the kernel says System halted"
+
+# ==================================================== cgroup v2 (docs/cgroups.md)
+
+# the kernel's cgroup v2 controllers, which the development host lacks:
+# memory.max and the OOM killer, cpu.max throttling (measured from
+# cpu.stat over 2 s), pids.max refusing forks, a double-forked daemon
+# that ignores SIGTERM stopped with its service (cgroup.kill)
+EXTRA=$(cat <<'YAML'
+  oom:
+    command: ["/bin/sh", "-c", "echo oom: allocating; x=0123456789abcdef; while :; do x=$x$x; done"]
+    limits: {memory: 24MiB}
+    restart: "no"
+  spin:
+    command: ["/bin/sh", "-c", "while :; do :; done"]
+    limits: {cpu: 0.2}
+  forky:
+    command: ["/bin/sh", "-c", "for i in 1 2 3 4 5 6; do sleep 1000 & done; wait"]
+    limits: {pids: 4}
+  dbl:
+    command: ["/bin/sh", "-c", "setsid sh -c 'trap \"\" TERM; exec sleep 7771' </dev/null >/dev/null 2>&1 & echo $! >/run/dbl.pid; exec sleep 7770"]
+    stop_grace_period: 1s
+  probe:
+    runs: 1
+    depends_on: [web]
+    command: ["/bin/sh", "-c", "sleep 1; c=/sys/fs/cgroup/mls; a=$(grep usage_usec $c/spin.1/cpu.stat); sleep 2; b=$(grep usage_usec $c/spin.1/cpu.stat); echo CG spin $a $b; echo CG cpu.max $(cat $c/spin.1/cpu.max); echo CG pids $(cat $c/forky.1/pids.current) max $(cat $c/forky.1/pids.max) $(cat $c/forky.1/pids.events); p=$(cat /run/dbl.pid); echo CG dbl before $(grep -c 'State:.*[RSD]' /proc/$p/status 2>/dev/null); mls ctl stop dbl; echo CG dbl left $(grep -c 'State:.*[RSD]' /proc/$p/status 2>/dev/null || echo 0); echo CG oom $(mls ctl --json status oom | grep -o '.oom.:[a-z]*'); echo CG-END"]
+YAML
+)
+STOP_AFTER=9 initramfs cgroup "mls ctl poweroff"
+EXTRA=
+boot cgroup
+diag "cgroup boot: qemu ran ${BOOT_S} s, status $BOOT_RC; console log $A/cgroup.log"
+is "$BOOT_RC" 0 "cgroup: qemu exits 0"
+LOG=$(cat "$A/cgroup.txt")
+unlike "$LOG" "Kernel panic|Attempted to kill init" "cgroup: no kernel panic"
+like "$LOG" "cgroups: each instance in /sys/fs/cgroup/mls/NAME\.N \(controllers: [a-z ]*memory cpu pids" \
+	"cgroup: every instance in /sys/fs/cgroup/mls/NAME.N, with the memory, cpu and pids controllers"
+like "$LOG" "oom\.1: pid [0-9]+ killed by the OOM killer \(its cgroup's memory\.max\)" \
+	"cgroup: memory.max 24MiB: the allocating service is killed by the OOM killer, and the log says so"
+like "$LOG" "probe\.1 \| CG oom .oom.:true" "cgroup: ... ctl status says oom: true"
+like "$LOG" "probe\.1 \| CG cpu\.max 20000 100000" "cgroup: limits.cpu 0.2 -> cpu.max 20000 100000"
+spin=$(sed -n 's/.*CG spin usage_usec \([0-9]*\) usage_usec \([0-9]*\).*/\1 \2/p' "$A/cgroup.txt" | head -n 1)
+used=$(echo "$spin" | awk '{ print $2 - $1 }')
+diag "cgroup: the spinning service used ${used:-?} us of CPU in 2 s with cpu.max 0.2 (unthrottled: 2000000)"
+ok $([ -n "$used" ] && [ "$used" -ge 150000 ] && [ "$used" -le 600000 ]; echo $?) \
+	"cgroup: cpu.max throttles a spinning service to about 0.2 CPU (${used:-?} us in 2 s; 150000-600000 allowed)"
+like "$LOG" "probe\.1 \| CG pids [0-9]+ max 4 max [1-9]" "cgroup: pids.max 4 refused forks (pids.events max > 0)"
+like "$LOG" "probe\.1 \| CG dbl before 1" "cgroup: the double-forked daemon ran (in another session, ignoring SIGTERM)"
+like "$LOG" "probe\.1 \| CG dbl left 0" "cgroup: ctl stop dbl killed it too, at the end of the 1 s grace (cgroup.kill)"
+like "$LOG" "reboot: Power down" "cgroup: then powered off"
 
 done_testing
