@@ -507,34 +507,47 @@ static char **ino_dirs;
 static void servers_sync(void);
 
 
+/* Reads what inotify has for fd and calls fn on each event */
+static void ino_read(int fd, void (*fn)(const struct inotify_event *e, void *ctx), void *ctx)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(fd, buf, sizeof buf);
+	for (char *p = buf; n > 0 && p < buf + n;) {
+		const struct inotify_event *e = (const struct inotify_event *)p;
+		p += sizeof *e + e->len;
+		fn(e, ctx);
+	}
+}
+
+/* (Re)arms *timer ms from now (a debounce window pushed back) */
+static void rearm(struct loop *l, int64_t *timer, int64_t ms, loop_timer_cb *cb)
+{
+	if (*timer)
+		loop_timer_cancel(l, *timer);
+	*timer = loop_timer_at(l, loop_now_ms() + ms, cb, NULL);
+	if (*timer < 0)
+		*timer = 0;
+}
+
+static void config_event(const struct inotify_event *e, void *ctx)
+{
+	int *hit = ctx;
+	if (e->mask & IN_Q_OVERFLOW)
+		*hit = 1;
+	for (int w = 0; w < SV.nino; w++)
+		if (SV.ino_wd[w] == e->wd && e->len && watched_name(ino_dirs[w], e->name))
+			*hit = 1;
+}
+
 static void on_inotify(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
 	(void)id;
 	(void)revents;
 	(void)ctx;
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n <= 0)
-		return;
 	int hit = 0;
-	for (char *p = buf; p < buf + n;) {
-		struct inotify_event *e = (struct inotify_event *)p;
-		p += sizeof *e + e->len;
-		if (e->mask & IN_Q_OVERFLOW) {
-			hit = 1;
-			continue;
-		}
-		for (int w = 0; w < SV.nino; w++)
-			if (SV.ino_wd[w] == e->wd && e->len && watched_name(ino_dirs[w], e->name))
-				hit = 1;
-	}
-	if (hit) {
-		if (SV.ino_timer)
-			loop_timer_cancel(l, SV.ino_timer);
-		SV.ino_timer = loop_timer_at(l, loop_now_ms() + DEBOUNCE_MS, on_debounce, NULL);
-		if (SV.ino_timer < 0)
-			SV.ino_timer = 0;
-	}
+	ino_read(fd, config_event, &hit);
+	if (hit)
+		rearm(l, &SV.ino_timer, DEBOUNCE_MS, on_debounce);
 }
 
 /* Watch the directories of every config file (a file's own watch would be
@@ -671,54 +684,48 @@ static void srv_due(struct loop *l, int64_t id, void *ctx)
 	sv_reload(NULL);
 }
 
+static void srv_one(const struct inotify_event *e, void *ctx)
+{
+	struct loop *l = ctx;
+	const char *dir = SV.cfg->servers_dir;
+	const struct srvwd *w = NULL;
+	for (int k = 0; k < srv.n && !w; k++)
+		if (srv.w[k].wd == e->wd)
+			w = &srv.w[k];
+	char why[300];
+	why[0] = 0;
+	if (e->mask & IN_Q_OVERFLOW) {
+		snprintf(why, sizeof why, "events were lost (inotify queue overflow)");
+	} else if (!w || !dir) {
+		return;
+	} else if (w->what == 2) {
+		if (e->len && !strcmp(e->name, w->name))
+			snprintf(why, sizeof why, "%s appeared", dir);
+	} else if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+		snprintf(why, sizeof why, "%s%s%s is gone", dir, w->what ? "/" : "", w->what ? w->name : "");
+	} else if (w->what == 0 && e->len && !srv_ignored_name(e->name)) {
+		snprintf(why, sizeof why, "%s/%s changed", dir, e->name);
+	} else if (w->what == 1 && e->len && !srv_ignored_name(e->name)) {
+		const struct servers_entry *se = srv_find(w->name);
+		if (srv_defining_name(e->name) || (se && se->any_file) ||
+		    (se && se->trigger && !strcmp(se->trigger, e->name)))
+			snprintf(why, sizeof why, "%s/%s/%s changed", dir, w->name, e->name);
+	}
+	if (!why[0])
+		return;
+	if (!srv.first_ms) {
+		srv.first_ms = loop_now_ms();
+		snprintf(srv.why, sizeof srv.why, "%s", why);
+	}
+	rearm(l, &srv.timer, SERVERS_DEBOUNCE_MS, srv_due);
+}
+
 static void srv_event(struct loop *l, int64_t id, int fd, int revents, void *ctx)
 {
 	(void)id;
 	(void)revents;
 	(void)ctx;
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n <= 0)
-		return;
-	const char *dir = SV.cfg->servers_dir;
-	for (char *p = buf; p < buf + n;) {
-		struct inotify_event *e = (struct inotify_event *)p;
-		p += sizeof *e + e->len;
-		const struct srvwd *w = NULL;
-		for (int k = 0; k < srv.n && !w; k++)
-			if (srv.w[k].wd == e->wd)
-				w = &srv.w[k];
-		char why[300];
-		why[0] = 0;
-		if (e->mask & IN_Q_OVERFLOW) {
-			snprintf(why, sizeof why, "events were lost (inotify queue overflow)");
-		} else if (!w || !dir) {
-			continue;
-		} else if (w->what == 2) {
-			if (e->len && !strcmp(e->name, w->name))
-				snprintf(why, sizeof why, "%s appeared", dir);
-		} else if (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-			snprintf(why, sizeof why, "%s%s%s is gone", dir, w->what ? "/" : "", w->what ? w->name : "");
-		} else if (w->what == 0 && e->len && !srv_ignored_name(e->name)) {
-			snprintf(why, sizeof why, "%s/%s changed", dir, e->name);
-		} else if (w->what == 1 && e->len && !srv_ignored_name(e->name)) {
-			const struct servers_entry *se = srv_find(w->name);
-			if (srv_defining_name(e->name) || (se && se->any_file) ||
-			    (se && se->trigger && !strcmp(se->trigger, e->name)))
-				snprintf(why, sizeof why, "%s/%s/%s changed", dir, w->name, e->name);
-		}
-		if (!why[0])
-			continue;
-		if (!srv.first_ms) {
-			srv.first_ms = loop_now_ms();
-			snprintf(srv.why, sizeof srv.why, "%s", why);
-		}
-		if (srv.timer)
-			loop_timer_cancel(l, srv.timer);
-		srv.timer = loop_timer_at(l, loop_now_ms() + SERVERS_DEBOUNCE_MS, srv_due, NULL);
-		if (srv.timer < 0)
-			srv.timer = 0;
-	}
+	ino_read(fd, srv_one, l);
 }
 
 static void srv_unwatch_all(void)
