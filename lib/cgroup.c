@@ -266,7 +266,7 @@ int cgroup_signal(const struct cgroup_root *r, const char *name, int sig)
 
 int cgroup_kill(const struct cgroup_root *r, const char *name)
 {
-	char dir[CGROUP_PATH_MAX + 80], buf[4096];
+	char dir[CGROUP_PATH_MAX + 80];
 	if (path_of(r, name, dir, sizeof dir) < 0)
 		return -1;
 	if (put(dir, "cgroup.kill", "1") == 0)
@@ -275,7 +275,6 @@ int cgroup_kill(const struct cgroup_root *r, const char *name)
 		return 0; /* no cgroup: nothing in it */
 	/* before Linux 5.14: each pid (a fork racing this is caught by the
 	 * next call: the caller kills again until it is empty) */
-	(void)buf;
 	return cgroup_signal(r, name, SIGKILL);
 }
 

@@ -2503,7 +2503,7 @@ static void conv_srvdefs(struct loader *L, const struct ynode *n, struct srvdefs
 }
 
 /* The command of a file entry or autoexec line: interpreter, file, args */
-static struct ynode *srv_command(struct loader *L, int file, const struct srvdefs *sd, const char *dir_rel,
+static struct ynode *srv_command(struct loader *L, int file, const struct srvdefs *sd,
 				 const char *entry, char *const *args, int nargs, int use_interp)
 {
 	struct ynode *cmd = ynew(L, Y_SEQ, file, NULL);
@@ -2513,7 +2513,7 @@ static struct ynode *srv_command(struct loader *L, int file, const struct srvdef
 	for (int k = 0; in && k < in->n; k++)
 		if (yput(L, cmd, ynew(L, Y_SCALAR, file, in->v[k]), NULL))
 			return NULL;
-	char *p = arena_printf(L->a, "%s%s%s", in || strchr(entry, '/') ? "" : "./", dir_rel, entry);
+	char *p = arena_printf(L->a, "%s%s", in || strchr(entry, '/') ? "" : "./", entry);
 	if (!p || yput(L, cmd, ynew(L, Y_SCALAR, file, p), NULL))
 		return NULL;
 	for (int k = 0; k < nargs; k++)
@@ -2601,7 +2601,7 @@ static void srv_entry(struct loader *L, struct servers_entry *e, int ei, const c
 		def = ynew(L, Y_MAP, file, NULL);
 		struct ynode *cmd = NULL;
 		if (kind == SRV_EXEC || kind == SRV_SCRIPT || kind == SRV_RUN) {
-			cmd = srv_command(L, file, sd, "", kind == SRV_RUN ? "run" : entry, NULL, 0, kind == SRV_SCRIPT);
+			cmd = srv_command(L, file, sd, kind == SRV_RUN ? "run" : entry, NULL, 0, kind == SRV_SCRIPT);
 		} else if (kind == SRV_AUTOEXEC) {
 			static struct autoexec a; /* 2 KiB, off PID 1's stack */
 			char *data, msg[160];
@@ -2614,7 +2614,7 @@ static void srv_entry(struct loader *L, struct servers_entry *e, int ei, const c
 					int skip = 0;
 					while (skip < a.argc && a.argv[skip] != a.file && strcmp(a.argv[skip], a.dotfile))
 						skip++;
-					cmd = srv_command(L, file, sd, "", a.file, (char *const *)a.argv + skip + 1,
+					cmd = srv_command(L, file, sd, a.file, (char *const *)a.argv + skip + 1,
 							  a.argc - skip - 1, srv_interp(sd, srv_ext(a.file)) != NULL);
 					if (!strchr(a.file, '/'))
 						e->trigger = arena_strdup(L->a, a.file);
